@@ -1,0 +1,82 @@
+//! Gate parameters: fixed numbers, trainable slots, or data inputs.
+//!
+//! A circuit is built once with slots and re-run with new values: training shifts the
+//! trainable slots, inference feeds new data into the input slots.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The value of one gate parameter.
+///
+/// JSON: a plain number (`0.3`), `{"trainable": 5}` or `{"input": 2}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Param {
+    /// A constant.
+    Fixed(f64),
+    /// Slot `trainable` of [`Parameters::trainable`].
+    Trainable { trainable: usize },
+    /// Slot `input` of [`Parameters::inputs`].
+    Input { input: usize },
+}
+
+impl Param {
+    /// A trainable slot.
+    pub fn trainable(slot: usize) -> Self {
+        Param::Trainable { trainable: slot }
+    }
+    /// A data-input slot.
+    pub fn input(slot: usize) -> Self {
+        Param::Input { input: slot }
+    }
+}
+
+impl From<f64> for Param {
+    fn from(v: f64) -> Self {
+        Param::Fixed(v)
+    }
+}
+
+/// Values for a circuit's trainable and input slots.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// Values of the trainable slots (e.g. Butterfly angles).
+    #[serde(default)]
+    pub trainable: Vec<f64>,
+    /// Values of the data-input slots (e.g. loader angles).
+    #[serde(default)]
+    pub inputs: Vec<f64>,
+}
+
+impl Parameters {
+    /// Values for both kinds of slot.
+    pub fn new(trainable: Vec<f64>, inputs: Vec<f64>) -> Self {
+        Parameters { trainable, inputs }
+    }
+
+    /// The number a parameter stands for; errors name the op and the slot.
+    pub fn resolve(&self, param: &Param, op: usize, gate: &str) -> Result<f64> {
+        let (kind, slot, values) = match *param {
+            Param::Fixed(v) => return Ok(v),
+            Param::Trainable { trainable } => ("trainable", trainable, &self.trainable),
+            Param::Input { input } => ("input", input, &self.inputs),
+        };
+        let value = *values.get(slot).ok_or_else(|| Error::MissingParameter {
+            op,
+            gate: gate.to_string(),
+            kind,
+            slot,
+            available: values.len(),
+        })?;
+        if !value.is_finite() {
+            return Err(Error::NonFiniteAngle {
+                op,
+                gate: gate.to_string(),
+                name: format!("{kind} slot {slot}"),
+                value,
+            });
+        }
+        Ok(value)
+    }
+}

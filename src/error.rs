@@ -1,0 +1,124 @@
+//! One error type for the whole crate: every variant says what went wrong and what to do.
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `butterfly_mps`, as data a caller can match on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operation names a qubit that the circuit does not have.
+    #[error("op #{op} ({gate}): qubit {qubit} is out of range; the circuit has {n_qubits} qubits (valid: 0..={max})", max = .n_qubits.saturating_sub(1))]
+    QubitOutOfRange {
+        op: usize,
+        gate: String,
+        qubit: usize,
+        n_qubits: usize,
+    },
+    /// A two-qubit operation uses the same qubit twice.
+    #[error("op #{op} ({gate}): qubit {qubit} appears twice; a two-qubit gate needs two distinct qubits")]
+    RepeatedQubit {
+        op: usize,
+        gate: String,
+        qubit: usize,
+    },
+    /// An angle or phase is NaN or infinite.
+    #[error("op #{op} ({gate}): parameter `{name}` is {value}; angles must be finite numbers")]
+    NonFiniteAngle {
+        op: usize,
+        gate: String,
+        name: String,
+        value: f64,
+    },
+    /// The JSON names a gate this crate does not know.
+    #[error("op #{op}: unknown gate \"{name}\"; known gates: {known}")]
+    UnknownGate {
+        op: usize,
+        name: String,
+        known: String,
+    },
+    /// An operation is malformed (missing field, wrong type, non-unitary matrix...).
+    #[error("op #{op}: {message}")]
+    InvalidOp { op: usize, message: String },
+    /// A circuit parameter slot has no value bound to it.
+    #[error("op #{op} ({gate}): {kind} parameter slot {slot} has no value ({available} {kind} values given)")]
+    MissingParameter {
+        op: usize,
+        gate: String,
+        kind: &'static str,
+        slot: usize,
+        available: usize,
+    },
+    /// Malformed JSON document.
+    #[error("{context}: invalid JSON: {source}")]
+    Json {
+        context: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// File could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Butterfly needs a power-of-two number of qubits.
+    #[error("a Butterfly circuit needs n = 2^d qubits (2, 4, 8, ..., 1024, ...), got n = {n}; nearest valid sizes: {below} and {above}")]
+    NotPowerOfTwo { n: usize, below: usize, above: usize },
+    /// Butterfly layer count out of range.
+    #[error("a Butterfly on {n} qubits has 1..={max} layers, got {layers}")]
+    InvalidLayerCount {
+        n: usize,
+        layers: usize,
+        max: usize,
+    },
+    /// The state-vector simulator would need more memory than the machine has.
+    #[error("a state vector of {n_qubits} qubits needs {needed} (2^{n_qubits} amplitudes x 16 bytes) but only {available} is available; use the subspace backend for Hamming-weight-preserving circuits or the MPS backend")]
+    StateTooLarge {
+        n_qubits: usize,
+        needed: String,
+        available: String,
+    },
+    /// The subspace simulator met a gate that changes Hamming weight.
+    #[error("op #{op} ({gate}) does not preserve Hamming weight, so the fixed-Hamming-weight subspace simulator cannot run it; use the statevector or mps backend")]
+    NotWeightPreserving { op: usize, gate: String },
+    /// The fixed-weight subspace is too large.
+    #[error("the weight-{k} subspace of {n_qubits} qubits has {dim} amplitudes, more than the limit of {limit}; use the mps backend")]
+    SubspaceTooLarge {
+        n_qubits: usize,
+        k: usize,
+        dim: String,
+        limit: usize,
+    },
+    /// Input data for a loader or observable is not usable.
+    #[error("{0}")]
+    InvalidInput(String),
+}
+
+impl Error {
+    /// Wrap an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Human-readable byte count (binary units).
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,35 @@
+//! # butterfly-mps
+//!
+//! Simulation, training and IonQ export of Butterfly quantum neural networks built from
+//! RBS (reconfigurable beam splitter) gates.
+//!
+//! - [`circuit`]: the circuit IR (gates, parameter slots, JSON), the Butterfly builder and
+//!   data loaders.
+//! - [`sim`]: simulators behind one [`sim::Simulator`] trait: dense state vector,
+//!   fixed-Hamming-weight subspace, and the unary fast path.
+//! - [`bits`]: bitstrings of any length.
+//!
+//! ```
+//! use butterfly_mps::circuit::{Butterfly, LayerOrdering, loaders::Loader};
+//! use butterfly_mps::sim::{simulate, Backend};
+//! // A 128-qubit Butterfly fed by a Hamming-weight-2 loader, simulated exactly.
+//! let n = 128;
+//! let loader = Loader::HammingWeight(2);
+//! let mut c = loader.circuit(n).unwrap();
+//! let b = Butterfly::full(n, LayerOrdering::CouplingFirst).unwrap();
+//! b.append_to(&mut c, 0).unwrap();
+//! c.parameters.trainable = (0..b.n_params()).map(|i| 0.01 * i as f64).collect();
+//! let data: Vec<f64> = (0..n).map(|i| if i % 64 == 0 { 1.0 } else { 0.0 }).collect();
+//! c.parameters.inputs = loader.angles(n, &data).unwrap();
+//! let state = simulate(Backend::Subspace, &c, &c.parameters).unwrap();
+//! assert!((state.marginals().iter().sum::<f64>() - 2.0).abs() < 1e-12);
+//! ```
+
+pub mod bits;
+pub mod circuit;
+pub mod error;
+pub mod io;
+pub mod sim;
+
+pub use bits::BitString;
+pub use error::{Error, Result};
