@@ -66,14 +66,14 @@ pub enum Error {
     },
     /// A Butterfly needs a power-of-two number of qubits.
     #[error("a Butterfly circuit needs n = 2^d qubits (2, 4, 8, ..., 1024, ...), got n = {n}; nearest valid sizes: {below} and {above}")]
-    NotPowerOfTwo { n: usize, below: usize, above: usize },
+    NotPowerOfTwo {
+        n: usize,
+        below: usize,
+        above: usize,
+    },
     /// Butterfly layer count out of range.
     #[error("a Butterfly on {n} qubits has 1..={max} layers, got {layers}")]
-    InvalidLayerCount {
-        n: usize,
-        layers: usize,
-        max: usize,
-    },
+    InvalidLayerCount { n: usize, layers: usize, max: usize },
     /// The state-vector simulator would need more memory than the machine has.
     #[error("a state vector of {n_qubits} qubits needs {needed} (2^{n_qubits} amplitudes x 16 bytes) but only {available} is available; use the subspace backend for Hamming-weight-preserving circuits or the MPS backend")]
     StateTooLarge {
@@ -95,6 +95,26 @@ pub enum Error {
     /// Input data for a loader or observable is not usable.
     #[error("{0}")]
     InvalidInput(String),
+    /// An MPS truncation policy is unusable (χ = 0, negative or NaN cutoff).
+    #[error("invalid MPS truncation: {0}")]
+    InvalidTruncation(String),
+    /// An MPS qubit→site ordering is unusable (not a permutation, wrong length, …).
+    #[error("invalid MPS site ordering: {0}")]
+    InvalidOrdering(String),
+    /// A saved file is truncated, corrupt, or not the kind of file expected.
+    #[error("{path}: {reason}")]
+    CorruptFile { path: PathBuf, reason: String },
+    /// A saved file uses a format version this build cannot read.
+    #[error("{path}: {kind} file format version {found} is not supported (this build reads version {supported}); re-create the file with this version of bfly")]
+    UnsupportedFileVersion {
+        path: PathBuf,
+        kind: &'static str,
+        found: u32,
+        supported: u32,
+    },
+    /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
+    #[error("numerical failure: {0}")]
+    Numerical(String),
 }
 
 impl Error {

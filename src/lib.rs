@@ -29,6 +29,7 @@ pub mod bits;
 pub mod circuit;
 pub mod error;
 pub mod io;
+pub mod report;
 pub mod sim;
 
 pub use bits::BitString;

@@ -1,1 +1,41 @@
-fn main() {}
+//! `bfly`: the command line of butterfly-mps. Thin: it parses arguments and calls the
+//! library; every number it prints comes back from library calls as data.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Butterfly quantum neural networks: exact and MPS simulation, training, IonQ export.
+#[derive(Parser)]
+#[command(name = "bfly", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a Butterfly circuit (loader + RBS layers) with seeded random data and angles.
+    Butterfly(cli::butterfly::Args),
+    /// Simulate a circuit file and print marginals, samples and timings.
+    Simulate(cli::simulate::Args),
+    /// Run the end-to-end demonstration on embedded defaults.
+    Demo(cli::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Butterfly(args) => cli::butterfly::run(args),
+        Command::Simulate(args) => cli::simulate::run(args),
+        Command::Demo(args) => cli::demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

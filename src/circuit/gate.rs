@@ -158,7 +158,11 @@ impl Gate {
             | Gate::Rz { theta, .. } => vec![("theta", theta)],
             Gate::Gpi { phase, .. } | Gate::Gpi2 { phase, .. } => vec![("phase", phase)],
             Gate::Ms { phases, angle, .. } => {
-                vec![("phases[0]", &phases[0]), ("phases[1]", &phases[1]), ("angle", angle)]
+                vec![
+                    ("phases[0]", &phases[0]),
+                    ("phases[1]", &phases[1]),
+                    ("angle", angle),
+                ]
             }
             Gate::Zz { angle, .. } => vec![("angle", angle)],
             _ => vec![],
@@ -218,7 +222,10 @@ impl Gate {
                 qubits,
                 phases,
                 angle,
-            } => two(*qubits, ms_matrix(p(&phases[0])?, p(&phases[1])?, p(angle)?)),
+            } => two(
+                *qubits,
+                ms_matrix(p(&phases[0])?, p(&phases[1])?, p(angle)?),
+            ),
             Gate::Zz { qubits, angle } => two(*qubits, zz_matrix(p(angle)?)),
             Gate::Unitary1 { qubit, matrix } => one(*qubit, *matrix),
             Gate::Unitary2 { qubits, matrix } => two(*qubits, *matrix),
@@ -246,31 +253,46 @@ pub fn rbs_matrix(theta: f64) -> Mat4 {
 /// `RX(θ) = exp(-iθX/2)`.
 pub fn rx_matrix(theta: f64) -> Mat2 {
     let (s, c) = (theta / 2.0).sin_cos();
-    [[C64::new(c, 0.0), C64::new(0.0, -s)], [C64::new(0.0, -s), C64::new(c, 0.0)]]
+    [
+        [C64::new(c, 0.0), C64::new(0.0, -s)],
+        [C64::new(0.0, -s), C64::new(c, 0.0)],
+    ]
 }
 
 /// `RY(θ) = exp(-iθY/2)`.
 pub fn ry_matrix(theta: f64) -> Mat2 {
     let (s, c) = (theta / 2.0).sin_cos();
-    [[C64::new(c, 0.0), C64::new(-s, 0.0)], [C64::new(s, 0.0), C64::new(c, 0.0)]]
+    [
+        [C64::new(c, 0.0), C64::new(-s, 0.0)],
+        [C64::new(s, 0.0), C64::new(c, 0.0)],
+    ]
 }
 
 /// `RZ(θ) = exp(-iθZ/2)`.
 pub fn rz_matrix(theta: f64) -> Mat2 {
-    [[C64::from_polar(1.0, -theta / 2.0), ZERO], [ZERO, C64::from_polar(1.0, theta / 2.0)]]
+    [
+        [C64::from_polar(1.0, -theta / 2.0), ZERO],
+        [ZERO, C64::from_polar(1.0, theta / 2.0)],
+    ]
 }
 
 /// IonQ `GPi(φ)`, φ in turns.
 pub fn gpi_matrix(phi: f64) -> Mat2 {
     let a = 2.0 * PI * phi;
-    [[ZERO, C64::from_polar(1.0, -a)], [C64::from_polar(1.0, a), ZERO]]
+    [
+        [ZERO, C64::from_polar(1.0, -a)],
+        [C64::from_polar(1.0, a), ZERO],
+    ]
 }
 
 /// IonQ `GPi2(φ)`, φ in turns.
 pub fn gpi2_matrix(phi: f64) -> Mat2 {
     let a = 2.0 * PI * phi;
     let h = C64::new(FRAC_1_SQRT_2, 0.0);
-    [[h, -I * C64::from_polar(1.0, -a) * h], [-I * C64::from_polar(1.0, a) * h, h]]
+    [
+        [h, -I * C64::from_polar(1.0, -a) * h],
+        [-I * C64::from_polar(1.0, a) * h, h],
+    ]
 }
 
 /// IonQ `MS(φ0, φ1, t) = exp(-iπ t σ_φ0 ⊗ σ_φ1)`, all in turns.

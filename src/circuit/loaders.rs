@@ -190,7 +190,9 @@ impl Loader {
     /// `[0, π)`), for demos, benchmarks and tests.
     pub fn random_data(&self, n: usize, rng: &mut impl Rng) -> Vec<f64> {
         match self {
-            Loader::Angle => (0..n).map(|_| rng.random::<f64>() * std::f64::consts::PI).collect(),
+            Loader::Angle => (0..n)
+                .map(|_| rng.random::<f64>() * std::f64::consts::PI)
+                .collect(),
             Loader::UnaryTree | Loader::UnaryDiagonal => random_unit_vector(n, rng),
             Loader::HammingWeight(k) => blocks(n, *k)
                 .into_iter()

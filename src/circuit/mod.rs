@@ -13,10 +13,12 @@ pub mod butterfly;
 pub mod gate;
 pub mod loaders;
 pub mod param;
+pub mod workload;
 
 pub use butterfly::{Butterfly, LayerOrdering};
 pub use gate::{BoundGate, Gate, Mat2, Mat4, GATE_NAMES};
 pub use param::{Param, Parameters};
+pub use workload::ButterflyWorkload;
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -132,7 +134,10 @@ impl Circuit {
 
     /// True if every gate (with these values) preserves Hamming weight.
     pub fn preserves_hamming_weight(&self, values: &Parameters) -> Result<bool> {
-        Ok(self.bind(values)?.iter().all(|g| g.preserves_hamming_weight()))
+        Ok(self
+            .bind(values)?
+            .iter()
+            .all(|g| g.preserves_hamming_weight()))
     }
 
     /// Pretty JSON text.
@@ -152,7 +157,10 @@ impl Circuit {
         })?;
         let mut ops = Vec::with_capacity(raw.ops.len());
         for (i, value) in raw.ops.into_iter().enumerate() {
-            let name = value.get("gate").and_then(|g| g.as_str()).map(str::to_string);
+            let name = value
+                .get("gate")
+                .and_then(|g| g.as_str())
+                .map(str::to_string);
             match name {
                 None => {
                     return Err(Error::InvalidOp {
@@ -168,10 +176,11 @@ impl Circuit {
                     })
                 }
                 Some(n) => {
-                    let gate: Gate = serde_json::from_value(value).map_err(|e| Error::InvalidOp {
-                        op: i,
-                        message: format!("malformed \"{n}\" gate: {e}"),
-                    })?;
+                    let gate: Gate =
+                        serde_json::from_value(value).map_err(|e| Error::InvalidOp {
+                            op: i,
+                            message: format!("malformed \"{n}\" gate: {e}"),
+                        })?;
                     ops.push(gate);
                 }
             }

@@ -85,7 +85,10 @@ pub trait Simulator: Send + Sync {
 
     /// `<Z_i>` for every qubit (`1 - 2 P(q_i = 1)`).
     fn expectation_z(&self) -> Vec<f64> {
-        self.marginals().into_iter().map(|p| 1.0 - 2.0 * p).collect()
+        self.marginals()
+            .into_iter()
+            .map(|p| 1.0 - 2.0 * p)
+            .collect()
     }
 
     /// `<ψ|ψ>` (1 for exact engines, up to rounding).
@@ -93,6 +96,17 @@ pub trait Simulator: Send + Sync {
 
     /// `shots` measurement outcomes of all qubits, reproducible from `seed`.
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString>;
+}
+
+impl fmt::Debug for dyn Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} state on {} qubits",
+            self.backend_name(),
+            self.n_qubits()
+        )
+    }
 }
 
 /// Check a bitstring's length against the simulator.

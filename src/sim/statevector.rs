@@ -125,7 +125,10 @@ impl StateVector {
         if self.amps.len() < PARALLEL_THRESHOLD {
             (0..groups).for_each(body);
         } else {
-            (0..groups).into_par_iter().with_min_len(4096).for_each(body);
+            (0..groups)
+                .into_par_iter()
+                .with_min_len(4096)
+                .for_each(body);
         }
     }
 }

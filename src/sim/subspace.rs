@@ -191,7 +191,8 @@ impl SubspaceState {
 
     fn apply_two_preserving(&mut self, a: usize, b: usize, m: &Mat4) {
         let is_one = |z: C64| (z - C64::new(1.0, 0.0)).norm() < TOL;
-        let block_identity = is_one(m[1][1]) && is_one(m[2][2]) && m[1][2].norm() < TOL && m[2][1].norm() < TOL;
+        let block_identity =
+            is_one(m[1][1]) && is_one(m[2][2]) && m[1][2].norm() < TOL && m[2][1].norm() < TOL;
         if !block_identity && self.k >= 1 {
             let others: Vec<usize> = (0..self.n).filter(|&q| q != a && q != b).collect();
             let (mut pairs_a, mut pairs_b) = (Vec::new(), Vec::new());
@@ -228,7 +229,9 @@ impl SubspaceState {
         };
         let mut bits = BitString::from_ones(self.n, &self.unrank(index))?;
         let qubits = gate.qubits();
-        let local = qubits.iter().fold(0, |acc, &q| 2 * acc + usize::from(bits.get(q)));
+        let local = qubits
+            .iter()
+            .fold(0, |acc, &q| 2 * acc + usize::from(bits.get(q)));
         let column: Vec<C64> = match gate {
             BoundGate::One { matrix, .. } => (0..2).map(|r| matrix[r][local]).collect(),
             BoundGate::Two { matrix, .. } => (0..4).map(|r| matrix[r][local]).collect(),

@@ -40,9 +40,7 @@ fn real(z: num_complex::Complex64, op: usize) -> Result<f64> {
 impl UnaryMap {
     /// Identity on `n` qubits.
     pub fn identity(n: usize) -> Self {
-        UnaryMap {
-            w: Array2::eye(n),
-        }
+        UnaryMap { w: Array2::eye(n) }
     }
 
     /// `W` of `circuit` (every gate weight-preserving and real on the unary subspace, e.g. a
@@ -73,7 +71,10 @@ impl UnaryMap {
                     self.w.row_mut(r).mapv_inplace(|v| v * f);
                 }
             }
-            BoundGate::Two { qubits: [a, b], matrix } => {
+            BoundGate::Two {
+                qubits: [a, b],
+                matrix,
+            } => {
                 // e_a is |q_a=1 q_b=0> (index 2), e_b is index 1; other e_j see |00>.
                 let (maa, mab) = (real(matrix[2][2], op)?, real(matrix[2][1], op)?);
                 let (mba, mbb) = (real(matrix[1][2], op)?, real(matrix[1][1], op)?);

@@ -1,0 +1,22 @@
+//! Subcommands of `bfly`, one module each.
+
+pub mod butterfly;
+pub mod demo;
+pub mod simulate;
+
+use butterfly_mps::Result;
+use serde::Serialize;
+use std::fmt::Display;
+
+/// Print `value` as one JSON document (`--json`) or as its readable summary.
+pub fn emit<T: Serialize + Display>(value: &T, json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("reports always serialise")
+        );
+    } else {
+        println!("{value}");
+    }
+    Ok(())
+}

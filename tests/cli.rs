@@ -1,0 +1,180 @@
+//! The `bfly` binary end to end: generate, simulate, report, fail clearly.
+
+use std::process::{Command, Output};
+
+fn bfly(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bfly"))
+        .args(args)
+        .output()
+        .expect("bfly runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn butterfly_then_subspace_simulation_at_128_qubits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b128.json");
+    let f = file.to_str().unwrap();
+    let o = bfly(&[
+        "butterfly",
+        "--qubits",
+        "128",
+        "--layers",
+        "7",
+        "--loader",
+        "hw2",
+        "--seed",
+        "3",
+        "--out",
+        f,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("448 trainable angles"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = bfly(&[
+        "simulate",
+        "--circuit",
+        f,
+        "--backend",
+        "subspace",
+        "--json",
+        "--shots",
+        "100",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let marginals: Vec<f64> = serde_json::from_value(report["marginals"].clone()).unwrap();
+    assert_eq!(marginals.len(), 128);
+    assert!((marginals.iter().sum::<f64>() - 2.0).abs() < 1e-10);
+    assert_eq!(report["samples"]["shots"], 100);
+    assert!(report["timings"]["simulate"].as_f64().unwrap() > 0.0);
+
+    // Readable summary by default.
+    let o = bfly(&["simulate", "--circuit", f, "--backend", "subspace"]);
+    let text = stdout(&o);
+    assert!(text.contains("Σ = 2.000000000000"), "{text}");
+    assert!(text.contains("backend subspace · 128 qubits"), "{text}");
+}
+
+#[test]
+fn statevector_and_subspace_agree_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.json");
+    let f = file.to_str().unwrap();
+    assert!(bfly(&[
+        "butterfly",
+        "-n",
+        "8",
+        "--loader",
+        "hw3",
+        "--seed",
+        "1",
+        "-o",
+        f
+    ])
+    .status
+    .success());
+    let get = |backend: &str| -> Vec<f64> {
+        let o = bfly(&["simulate", "-c", f, "-b", backend, "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        serde_json::from_value(v["marginals"].clone()).unwrap()
+    };
+    let (a, b) = (get("statevector"), get("subspace"));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn errors_exit_non_zero_with_actionable_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"qubits":2,"ops":[{"gate":"rbs","qubits":[0,5],"theta":0.1}]}"#,
+    )
+    .unwrap();
+    let o = bfly(&["simulate", "--circuit", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("error: op #0 (rbs): qubit 5 is out of range"),
+        "{}",
+        stderr(&o)
+    );
+
+    let out = dir.path().join("x.json");
+    let o = bfly(&[
+        "butterfly",
+        "--qubits",
+        "12",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("nearest valid sizes: 8 and 16"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing written on error");
+
+    let angle = dir.path().join("angle.json");
+    assert!(bfly(&[
+        "butterfly",
+        "-n",
+        "8",
+        "--loader",
+        "angle",
+        "-o",
+        angle.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let o = bfly(&["simulate", "-c", angle.to_str().unwrap(), "-b", "subspace"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("does not preserve Hamming weight"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [
+        vec!["--help"],
+        vec!["butterfly", "--help"],
+        vec!["simulate", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let o = bfly(&cmd);
+        assert!(o.status.success());
+        assert!(stdout(&o).contains("Usage: bfly"), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn demo_runs_and_cross_checks_agree() {
+    let o = bfly(&["demo", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["headline"]["qubits"], 128);
+    assert!((v["headline"]["expected_weight"].as_f64().unwrap() - 2.0).abs() < 1e-10);
+    let checks = v["cross_checks"].as_array().unwrap();
+    assert!(checks.len() >= 4);
+    for c in checks {
+        assert!(c["max_abs_difference"].as_f64().unwrap() < 1e-12, "{c}");
+    }
+}
