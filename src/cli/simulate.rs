@@ -35,6 +35,11 @@ pub struct Args {
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write every non-zero amplitude to this JSON file
+    /// (`{"qubits": n, "amplitudes": [["0101…", re, im], …]}`, character i = qubit i);
+    /// exact engines only.
+    #[arg(long)]
+    amplitudes: Option<PathBuf>,
     /// Print one JSON document instead of the readable summary.
     #[arg(long)]
     json: bool,
@@ -75,6 +80,22 @@ pub fn run(args: Args) -> Result<()> {
         report
             .timings
             .insert("sample".into(), t3.elapsed().as_secs_f64());
+    }
+    if let Some(path) = &args.amplitudes {
+        let amps = state.explicit_amplitudes().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "--amplitudes needs an engine that stores amplitudes explicitly (statevector or subspace), not {}",
+                state.backend_name()
+            ))
+        })?;
+        let doc = serde_json::json!({
+            "qubits": circuit.qubits,
+            "amplitudes": amps
+                .iter()
+                .map(|(b, a)| serde_json::json!([b.to_string(), a.re, a.im]))
+                .collect::<Vec<_>>(),
+        });
+        butterfly_mps::io::write_atomic(path, doc.to_string().as_bytes())?;
     }
     super::emit(&report, args.json)
 }

@@ -96,6 +96,12 @@ pub trait Simulator: Send + Sync {
 
     /// `shots` measurement outcomes of all qubits, reproducible from `seed`.
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString>;
+
+    /// Every basis state with a non-zero amplitude, for engines that store amplitudes
+    /// explicitly (state vector, subspace); `None` for compressed engines (MPS).
+    fn explicit_amplitudes(&self) -> Option<Vec<(BitString, C64)>> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn Simulator {

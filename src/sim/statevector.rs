@@ -198,6 +198,17 @@ impl Simulator for StateVector {
         self.amps.par_iter().map(|a| a.norm_sqr()).sum()
     }
 
+    fn explicit_amplitudes(&self) -> Option<Vec<(BitString, C64)>> {
+        Some(
+            self.amps
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.norm_sqr() > 0.0)
+                .map(|(i, a)| (BitString::from_index(self.n, i as u64), *a))
+                .collect(),
+        )
+    }
+
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
         let mut acc = 0.0;
         let cumulative: Vec<f64> = self

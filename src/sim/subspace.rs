@@ -320,6 +320,20 @@ impl Simulator for SubspaceState {
         self.amps.iter().map(|a| a.norm_sqr()).sum()
     }
 
+    fn explicit_amplitudes(&self) -> Option<Vec<(BitString, C64)>> {
+        let all: Vec<usize> = (0..self.n).collect();
+        let mut out = Vec::new();
+        let mut r = 0;
+        for_each_subset(&all, self.k, |set| {
+            let a = self.amps[r];
+            if a.norm_sqr() > 0.0 {
+                out.push((BitString::from_ones(self.n, set).expect("in range"), a));
+            }
+            r += 1;
+        });
+        Some(out)
+    }
+
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
         let mut acc = 0.0;
         let cumulative: Vec<f64> = self
