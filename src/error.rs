@@ -115,6 +115,25 @@ pub enum Error {
     /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// The parallel-shift rule was asked for a layer that is not the last one applied before
+    /// measurement: later layers mix its qubit pairs, so its marginals' shifts are not separable.
+    #[error("parallel shift applies only to the trailing layer (the last one applied before measurement), but layer {layer} of this {layers}-layer Butterfly is followed by {following} more layer(s); train layer-wise (the layer being trained is appended last), or use the per-parameter shift rule or exact gradients for earlier layers")]
+    ParallelShiftNotTrailing {
+        layer: usize,
+        layers: usize,
+        following: usize,
+    },
+    /// A data table (CSV) could not be read; names the file, line and column.
+    #[error("{}:{}{}: {}", .path.display(), .line, .column.as_ref().map(|c| format!(", column \"{c}\"")).unwrap_or_default(), .message)]
+    Table {
+        path: PathBuf,
+        line: usize,
+        column: Option<String>,
+        message: String,
+    },
+    /// Training settings that cannot work together, or a checkpoint that does not match them.
+    #[error("training: {0}")]
+    Training(String),
 }
 
 impl Error {

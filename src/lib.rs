@@ -25,12 +25,16 @@
 //! assert!((state.marginals().iter().sum::<f64>() - 2.0).abs() < 1e-12);
 //! ```
 
+pub mod bench;
 pub mod bits;
 pub mod circuit;
+pub mod data;
 pub mod error;
 pub mod io;
+pub mod linalg;
 pub mod report;
 pub mod sim;
+pub mod train;
 
 pub use bits::BitString;
 pub use error::{Error, Result};

@@ -22,6 +22,12 @@ enum Command {
     Simulate(cli::simulate::Args),
     /// Run the end-to-end demonstration on embedded defaults.
     Demo(cli::demo::Args),
+    /// Train a hybrid Butterfly model on a CSV table (layer-wise; exact, shift or
+    /// parallel-shift gradients).
+    Train(Box<cli::train::Args>),
+    /// Time the standard workloads (medians over repeats).
+    #[command(subcommand)]
+    Bench(cli::bench::Target),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +36,8 @@ fn main() -> ExitCode {
         Command::Butterfly(args) => cli::butterfly::run(args),
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Bench(target) => cli::bench::run(target),
+        Command::Train(args) => cli::train::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,10 @@
 //! Subcommands of `bfly`, one module each.
 
+pub mod bench;
 pub mod butterfly;
 pub mod demo;
 pub mod simulate;
+pub mod train;
 
 use butterfly_mps::Result;
 use serde::Serialize;

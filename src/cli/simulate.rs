@@ -2,7 +2,9 @@
 
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::report::{SampleSummary, SimulationReport};
-use butterfly_mps::sim::{simulate, Backend};
+use butterfly_mps::sim::fidelity::true_fidelity;
+use butterfly_mps::sim::mps::{run_mps, MpsConfig, SiteOrdering, Truncation};
+use butterfly_mps::sim::{simulate, Backend, Simulator};
 use butterfly_mps::{Error, Result};
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -15,6 +17,19 @@ pub enum BackendArg {
     Statevector,
     /// Fixed-Hamming-weight subspace (weight-preserving circuits; C(n,k) amplitudes).
     Subspace,
+    /// Matrix product state with SVD truncation (any circuit, any n; accuracy reported).
+    Mps,
+}
+
+/// Initial qubit→site layout of the MPS chain.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SiteOrderingArg {
+    /// Identity or bit-reversed, whichever needs fewer routing swaps for this circuit.
+    Auto,
+    /// Qubit q at site q.
+    Identity,
+    /// Qubit q at site bitreverse(q) (power-of-two n).
+    BitReversed,
 }
 
 #[derive(clap::Args)]
@@ -29,6 +44,22 @@ pub struct Args {
     /// circuit's own defaults.
     #[arg(long)]
     params: Option<PathBuf>,
+    /// MPS: largest bond dimension χ kept at every two-qubit gate.
+    #[arg(long, default_value_t = 64)]
+    chi: usize,
+    /// MPS: largest relative discarded weight Σ s² per SVD (0 keeps every singular value).
+    #[arg(long, default_value_t = 1e-12)]
+    cutoff: f64,
+    /// MPS: initial qubit→site layout.
+    #[arg(long, value_enum, default_value = "auto")]
+    site_ordering: SiteOrderingArg,
+    /// MPS: also measure the true fidelity against an exact reference (state vector for
+    /// n ≤ 26, otherwise an untruncated MPS checked against the subspace simulator).
+    #[arg(long)]
+    reference: bool,
+    /// MPS: save the final state to this file (bincode, versioned, atomic write).
+    #[arg(long)]
+    save_state: Option<PathBuf>,
     /// Number of measurement shots to sample (0: none).
     #[arg(long, default_value_t = 0)]
     shots: usize,
@@ -59,17 +90,65 @@ pub fn run(args: Args) -> Result<()> {
         None => circuit.parameters.clone(),
     };
     let load_time = t0.elapsed().as_secs_f64();
-    let backend = match args.backend {
-        BackendArg::Statevector => Backend::StateVector,
-        BackendArg::Subspace => Backend::Subspace,
-    };
+    let mps_only = [
+        (args.reference, "--reference"),
+        (args.save_state.is_some(), "--save-state"),
+    ];
+    if !matches!(args.backend, BackendArg::Mps) {
+        if let Some((_, flag)) = mps_only.iter().find(|(set, _)| *set) {
+            return Err(Error::InvalidInput(format!(
+                "{flag} applies to the mps backend only; add --backend mps"
+            )));
+        }
+    }
+    let mut details = Vec::new();
+    let mut extra_timings = Vec::new();
     let t1 = Instant::now();
-    let state = simulate(backend, &circuit, &values)?;
+    let state: Box<dyn Simulator> = match args.backend {
+        BackendArg::Statevector => simulate(Backend::StateVector, &circuit, &values)?,
+        BackendArg::Subspace => simulate(Backend::Subspace, &circuit, &values)?,
+        BackendArg::Mps => {
+            let config = MpsConfig {
+                truncation: Truncation::new(args.chi, args.cutoff)?,
+                ordering: match args.site_ordering {
+                    SiteOrderingArg::Auto => SiteOrdering::Auto,
+                    SiteOrderingArg::Identity => SiteOrdering::Identity,
+                    SiteOrderingArg::BitReversed => SiteOrdering::BitReversed,
+                },
+                ..Default::default()
+            };
+            let mps = run_mps(&circuit, &values, &config)?;
+            let simulated = t1.elapsed().as_secs_f64();
+            details.push(("mps_config", serde_json::to_value(&config)));
+            details.push(("truncation", serde_json::to_value(mps.report())));
+            if let Some(path) = &args.save_state {
+                mps.save(path)?;
+            }
+            if args.reference {
+                let t = Instant::now();
+                let check = true_fidelity(&circuit, &values, &mps, &config)?;
+                extra_timings.push(("reference", t.elapsed().as_secs_f64()));
+                details.push(("true_fidelity", serde_json::to_value(check.fidelity)));
+                details.push(("reference", serde_json::to_value(&check)));
+            }
+            extra_timings.push(("simulate", simulated));
+            Box::new(mps)
+        }
+    };
     let sim_time = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();
     let mut report = SimulationReport::from_state(state.as_ref(), circuit.ops.len());
+    for (key, value) in details {
+        report
+            .details
+            .insert(key.to_string(), value.expect("reports serialise to JSON"));
+    }
     report.timings.insert("load".into(), load_time);
     report.timings.insert("simulate".into(), sim_time);
+    // The MPS branch times the simulation alone (without reference or saving).
+    for (key, seconds) in extra_timings {
+        report.timings.insert(key.into(), seconds);
+    }
     report
         .timings
         .insert("observables".into(), t2.elapsed().as_secs_f64());

@@ -20,10 +20,13 @@
 //! assert!((total - 2.0).abs() < 1e-12); // weight 2: marginals sum to k
 //! ```
 
+pub mod fidelity;
+pub mod mps;
 pub mod statevector;
 pub mod subspace;
 pub mod unary;
 
+pub use mps::{run_mps, Mps, MpsConfig, SiteOrdering, Truncation, TruncationReport};
 pub use statevector::StateVector;
 pub use subspace::SubspaceState;
 
