@@ -178,3 +178,135 @@ fn demo_runs_and_cross_checks_agree() {
         assert!(c["max_abs_difference"].as_f64().unwrap() < 1e-12, "{c}");
     }
 }
+
+#[test]
+fn mps_backend_reports_truncation_and_true_fidelity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a16.json");
+    let f = file.to_str().unwrap();
+    assert!(bfly(&[
+        "butterfly",
+        "-n",
+        "16",
+        "--loader",
+        "angle",
+        "--seed",
+        "4",
+        "-o",
+        f
+    ])
+    .status
+    .success());
+    let run = |chi: &str| -> serde_json::Value {
+        let o = bfly(&[
+            "simulate",
+            "-c",
+            f,
+            "-b",
+            "mps",
+            "--chi",
+            chi,
+            "--cutoff",
+            "0",
+            "--reference",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    // Untruncated: exact.
+    let exact = run("256");
+    let t = &exact["details"]["truncation"];
+    assert_eq!(t["total_discarded_weight"].as_f64().unwrap(), 0.0);
+    assert!((exact["details"]["true_fidelity"].as_f64().unwrap() - 1.0).abs() < 1e-10);
+    assert!(
+        exact["details"]["reference"]["max_marginal_error"]
+            .as_f64()
+            .unwrap()
+            < 1e-10
+    );
+    // Truncated: the estimate tracks the measured fidelity.
+    let cut = run("4");
+    let estimate = cut["details"]["truncation"]["fidelity_estimate"]
+        .as_f64()
+        .unwrap();
+    let truth = cut["details"]["true_fidelity"].as_f64().unwrap();
+    assert!(truth < 0.999 && truth > 0.0, "{truth}");
+    assert!(
+        (estimate - truth).abs() / truth < 0.2,
+        "estimate {estimate} vs true {truth}"
+    );
+    assert_eq!(cut["details"]["reference"]["reference"], "state vector");
+
+    // hw2 at 128 qubits: the reference is an untruncated MPS checked against the subspace.
+    let hw = dir.path().join("h128.json");
+    let h = hw.to_str().unwrap();
+    assert!(bfly(&[
+        "butterfly",
+        "-n",
+        "128",
+        "--loader",
+        "hw2",
+        "--seed",
+        "4",
+        "-o",
+        h
+    ])
+    .status
+    .success());
+    let o = bfly(&[
+        "simulate",
+        "-c",
+        h,
+        "-b",
+        "mps",
+        "--chi",
+        "8",
+        "--cutoff",
+        "0",
+        "--reference",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let reference = v["details"]["reference"]["reference"].as_str().unwrap();
+    assert!(reference.starts_with("untruncated MPS"), "{reference}");
+    let truth = v["details"]["true_fidelity"].as_f64().unwrap();
+    let estimate = v["details"]["truncation"]["fidelity_estimate"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        truth > 0.0 && truth < 1.0 && (estimate - truth).abs() < 0.1,
+        "{estimate} vs {truth}"
+    );
+}
+
+#[test]
+fn mps_flags_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.json");
+    let f = file.to_str().unwrap();
+    assert!(bfly(&["butterfly", "-n", "8", "-o", f]).status.success());
+    let o = bfly(&["simulate", "-c", f, "-b", "mps", "--chi", "0"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("χ = 0"), "{}", stderr(&o));
+    let o = bfly(&["simulate", "-c", f, "--reference"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--reference applies to the mps backend only"),
+        "{}",
+        stderr(&o)
+    );
+    let state = dir.path().join("s.mps");
+    let o = bfly(&[
+        "simulate",
+        "-c",
+        f,
+        "-b",
+        "mps",
+        "--save-state",
+        state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(state.exists());
+}

@@ -410,3 +410,24 @@ fn a_1024_qubit_product_state_with_long_range_gates() {
         "{got:e} vs {expected_amp:e}"
     );
 }
+
+#[test]
+fn a_single_qubit_chain_works() {
+    let mut s = Mps::new(1, &MpsConfig::default()).unwrap();
+    s.apply(&BoundGate::One {
+        qubit: 0,
+        matrix: ry_matrix(1.0),
+    })
+    .unwrap();
+    let p1 = (0.5f64).sin().powi(2);
+    assert!((s.marginals()[0] - p1).abs() < 1e-14);
+    assert!((s.unary_probabilities()[0] - p1).abs() < 1e-14);
+    assert!((s.expectation_zz(0, 0).unwrap() - 1.0).abs() < 1e-14);
+    assert_eq!(s.bond_dimensions(), Vec::<usize>::new());
+    let ones = s.sample(4000, 2).iter().filter(|b| b.get(0)).count() as f64 / 4000.0;
+    assert!((ones - p1).abs() < 0.03);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.mps");
+    s.save(&path).unwrap();
+    assert_eq!(Mps::load(&path).unwrap().marginals(), s.marginals());
+}

@@ -182,9 +182,9 @@ impl Mps {
         let defect = if finite {
             unitarity_defect(m)
         } else {
-            f64::NAN
+            f64::INFINITY
         };
-        if !(defect <= UNITARITY_TOLERANCE) {
+        if defect > UNITARITY_TOLERANCE {
             return Err(Error::InvalidInput(format!(
                 "single-qubit gate on qubit {qubit} is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
             )));
@@ -225,9 +225,9 @@ impl Mps {
         let defect = if finite {
             unitarity_defect(m)
         } else {
-            f64::NAN
+            f64::INFINITY
         };
-        if !(defect <= UNITARITY_TOLERANCE) {
+        if defect > UNITARITY_TOLERANCE {
             return Err(Error::InvalidInput(format!(
                 "two-qubit gate on qubits ({qa}, {qb}) is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
             )));

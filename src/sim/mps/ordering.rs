@@ -169,8 +169,10 @@ impl Routing {
     }
 }
 
-/// SWAPs `routing` needs for the two-qubit gates `pairs` from the layout `qubit_at_site`
-/// (a dry run on the permutation only).
+/// SWAPs `routing` needs for the two-qubit gates `pairs`, applied in the given order from
+/// the layout `qubit_at_site` (a dry run on the permutation only: no tensors, no gate
+/// reordering or layout restoring as in `Mps::run_scheduled`). A quick way to compare
+/// layouts for a circuit.
 pub fn count_swaps(qubit_at_site: &[usize], pairs: &[[usize; 2]], routing: Routing) -> usize {
     let n = qubit_at_site.len();
     let mut at = qubit_at_site.to_vec();

@@ -50,11 +50,11 @@ impl Mps {
         // Segments between bonds of dimension 1.
         let mut starts = vec![0];
         let mut segment_of_site = vec![0; n];
-        for site in 1..n {
+        for (site, segment) in segment_of_site.iter_mut().enumerate().skip(1) {
             if self.bonds[site] == 1 {
                 starts.push(site);
             }
-            segment_of_site[site] = starts.len() - 1;
+            *segment = starts.len() - 1;
         }
         let segments = starts.len();
         if segments < 2 {
@@ -118,8 +118,8 @@ impl Mps {
         let target = total / threads.min(busy) as f64;
         let mut bounds: Vec<(usize, usize)> = Vec::new(); // (first, last) component
         let (mut first, mut acc) = (0, 0.0);
-        for c in 0..components.len() {
-            acc += weight[c];
+        for (c, w) in weight.iter().enumerate() {
+            acc += w;
             let remaining_chunks = threads.saturating_sub(bounds.len() + 1);
             if acc >= target && remaining_chunks > 0 && c + 1 < components.len() {
                 bounds.push((first, c));
