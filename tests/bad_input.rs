@@ -132,6 +132,21 @@ fn malformed_json_and_ops_are_reported() {
         r#"{"qubits":1,"ops":[{"gate":"unitary1","qubit":0,"matrix":[[[1,0],[1,0]],[[0,0],[1,0]]]}]}"#,
     );
     assert!(e.to_string().contains("not unitary"), "{e}");
+    // A NaN entry is not "close to unitary" (f64::max would silently skip it).
+    let mut c = Circuit::new(1);
+    let nan = num_complex::Complex64::new(f64::NAN, 0.0);
+    let one = num_complex::Complex64::new(1.0, 0.0);
+    let zero = num_complex::Complex64::new(0.0, 0.0);
+    let e = c
+        .push(Gate::Unitary1 {
+            qubit: 0,
+            matrix: [[nan, zero], [zero, one]],
+        })
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not unitary") && e.to_string().contains("inf"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -318,8 +318,15 @@ pub fn zz_matrix(t: f64) -> Mat4 {
     diag4([minus, plus, plus, minus])
 }
 
-/// Largest entry of `|M Mᴴ - 1|` for a square matrix given as rows.
+/// Largest entry of `|M Mᴴ - 1|` for a square matrix given as rows; infinite if any entry
+/// is NaN or infinite (so a non-finite matrix never passes a tolerance check).
 pub(crate) fn unitarity_defect<const N: usize>(m: &[[C64; N]; N]) -> f64 {
+    if m.iter()
+        .flatten()
+        .any(|z| !z.re.is_finite() || !z.im.is_finite())
+    {
+        return f64::INFINITY;
+    }
     let mut worst: f64 = 0.0;
     for r in 0..N {
         for c in 0..N {
