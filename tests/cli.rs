@@ -172,6 +172,15 @@ fn demo_runs_and_cross_checks_agree() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["headline"]["qubits"], 128);
     assert!((v["headline"]["expected_weight"].as_f64().unwrap() - 2.0).abs() < 1e-10);
+    let mps = v["mps"].as_array().unwrap();
+    assert_eq!(mps.len(), 2);
+    let hw2 = &mps[0];
+    let (estimate, truth) = (
+        hw2["truncation"]["fidelity_estimate"].as_f64().unwrap(),
+        hw2["true_fidelity"].as_f64().unwrap(),
+    );
+    assert!(truth > 0.5 && (estimate - truth).abs() / truth < 0.1, "{estimate} vs {truth}");
+    assert_eq!(mps[1]["truncation"]["max_bond_reached"], 64);
     let checks = v["cross_checks"].as_array().unwrap();
     assert!(checks.len() >= 4);
     for c in checks {

@@ -1,12 +1,16 @@
 //! `bfly demo`: the project's main job on embedded defaults.
 //!
 //! Builds a 128-qubit Butterfly fed by a Hamming-weight-2 loader, simulates it exactly in
-//! the weight-2 subspace, and cross-checks the exact engines against each other at 16
+//! the weight-2 subspace, runs 128-qubit Butterflies on the MPS engine with their
+//! truncation reports (and the true fidelity where an exact reference exists), and
+//! cross-checks the exact engines against each other at 16
 //! qubits (subspace vs state vector vs the unary n×n orthogonal map).
 
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{Butterfly, ButterflyWorkload, LayerOrdering, Parameters};
 use butterfly_mps::report::{format_seconds, SimulationReport};
+use butterfly_mps::sim::fidelity::true_fidelity;
+use butterfly_mps::sim::mps::{run_mps, MpsConfig, TruncationReport};
 use butterfly_mps::sim::unary::UnaryMap;
 use butterfly_mps::sim::{simulate, Backend};
 use butterfly_mps::Result;
@@ -32,9 +36,21 @@ struct CrossCheck {
     max_abs_difference: f64,
 }
 
+/// A 128-qubit MPS run and what its truncation cost.
+#[derive(Serialize)]
+struct MpsRun {
+    input: String,
+    chi: usize,
+    seconds: f64,
+    truncation: TruncationReport,
+    /// Measured against the exact reference, where one exists.
+    true_fidelity: Option<f64>,
+}
+
 #[derive(Serialize)]
 struct DemoReport {
     headline: SimulationReport,
+    mps: Vec<MpsRun>,
     cross_checks: Vec<CrossCheck>,
 }
 
@@ -45,6 +61,25 @@ impl fmt::Display for DemoReport {
             "== 128-qubit Butterfly (7 layers, 448 RBS), hw2 loader, exact subspace simulation =="
         )?;
         writeln!(f, "{}", self.headline)?;
+        writeln!(
+            f,
+            "\n== 128-qubit Butterfly on the MPS engine (cutoff 0) =="
+        )?;
+        for m in &self.mps {
+            writeln!(
+                f,
+                "  {:<6} χ={:<4} {:>10}  max bond {:>4}  discarded Σε {:.3e}  fidelity estimate {:.6}{}",
+                m.input,
+                m.chi,
+                format_seconds(m.seconds),
+                m.truncation.max_bond_reached,
+                m.truncation.total_discarded_weight,
+                m.truncation.fidelity_estimate,
+                m.true_fidelity
+                    .map(|t| format!("  true fidelity {t:.6}"))
+                    .unwrap_or_default()
+            )?;
+        }
         writeln!(f, "\n== cross-checks between exact engines ==")?;
         for c in &self.cross_checks {
             writeln!(f, "  {:<62} max |Δ| = {:.2e}", c.what, c.max_abs_difference)?;
@@ -71,6 +106,27 @@ pub fn run(args: Args) -> Result<()> {
     let mut headline = SimulationReport::from_state(state.as_ref(), circuit.ops.len());
     headline.timings.insert("build".into(), build);
     headline.timings.insert("simulate".into(), sim);
+
+    // The MPS engine at 128 qubits: hw2 (exact reference exists) and angle input.
+    let mut mps = Vec::new();
+    for (loader, chi) in [(Loader::HammingWeight(2), 16), (Loader::Angle, 64)] {
+        let c = ButterflyWorkload::full(128, loader, args.seed).build()?;
+        let config = MpsConfig::new(chi, 0.0)?;
+        let t = Instant::now();
+        let state = run_mps(&c, &c.parameters, &config)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let true_fidelity = match loader {
+            Loader::Angle => None,
+            _ => Some(true_fidelity(&c, &c.parameters, &state, &config)?.fidelity),
+        };
+        mps.push(MpsRun {
+            input: loader.to_string(),
+            chi,
+            seconds,
+            truncation: state.report(),
+            true_fidelity,
+        });
+    }
 
     // Cross-checks at 16 qubits.
     let n = 16;
@@ -105,6 +161,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let report = DemoReport {
         headline,
+        mps,
         cross_checks: checks,
     };
     super::emit(&report, args.json)?;
