@@ -1,6 +1,6 @@
 //! MPS engine benchmarks: the full coupling-first Butterfly (log2 n layers) fed by each
 //! loader, at several sizes and bond caps (cutoff 0, default layout and routing), on the
-//! same circuits as `bfly bench` ([`butterfly_workload`], seed 1).
+//! same circuits as `bfly bench` ([`ButterflyWorkload::full`], seed 1).
 //!
 //! ```text
 //! cargo bench --bench mps                      # the default grid (a few minutes)
@@ -18,7 +18,8 @@
 use std::time::Duration;
 
 use butterfly_mps::circuit::loaders::Loader;
-use butterfly_mps::sim::mps::{butterfly_workload, run_mps, MpsConfig, Truncation};
+use butterfly_mps::circuit::ButterflyWorkload;
+use butterfly_mps::sim::mps::{run_mps, MpsConfig, Truncation};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const SIZES: [usize; 4] = [16, 32, 64, 128];
@@ -43,7 +44,10 @@ fn butterfly(c: &mut Criterion) {
     let full = std::env::var("BFLY_BENCH_FULL").is_ok_and(|v| !v.is_empty() && v != "0");
     for input in INPUTS {
         for n in SIZES {
-            let (circuit, params) = butterfly_workload(n, input, 1).expect("valid workload");
+            let circuit = ButterflyWorkload::full(n, input, 1)
+                .build()
+                .expect("valid workload");
+            let params = circuit.parameters.clone();
             for chi in BONDS {
                 // No state on n qubits needs a bond above 2^(n/2).
                 let largest_needed = 1usize.checked_shl((n / 2) as u32).unwrap_or(usize::MAX);

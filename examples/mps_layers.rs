@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use butterfly_mps::circuit::loaders::Loader;
+use butterfly_mps::circuit::ButterflyWorkload;
 use butterfly_mps::circuit::Circuit;
-use butterfly_mps::sim::mps::{butterfly_workload, Mps, MpsConfig, SiteOrdering, Truncation};
+use butterfly_mps::sim::mps::{Mps, MpsConfig, SiteOrdering, Truncation};
 
 fn main() -> butterfly_mps::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,7 +18,8 @@ fn main() -> butterfly_mps::Result<()> {
         Some("identity") => SiteOrdering::Identity,
         _ => SiteOrdering::BitReversed,
     };
-    let (circuit, params) = butterfly_workload(n, input, 1)?;
+    let circuit = ButterflyWorkload::full(n, input, 1).build()?;
+    let params = circuit.parameters.clone();
     let config = MpsConfig {
         truncation: Truncation::new(chi, 0.0)?,
         ordering,

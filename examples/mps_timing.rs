@@ -10,9 +10,8 @@
 use std::time::Instant;
 
 use butterfly_mps::circuit::loaders::Loader;
-use butterfly_mps::sim::mps::{
-    butterfly_workload, run_mps, MpsConfig, Routing, SiteOrdering, Truncation,
-};
+use butterfly_mps::circuit::ButterflyWorkload;
+use butterfly_mps::sim::mps::{run_mps, MpsConfig, Routing, SiteOrdering, Truncation};
 
 fn main() -> butterfly_mps::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +28,8 @@ fn main() -> butterfly_mps::Result<()> {
         "nearest-centre" => Routing::NearestCentre,
         _ => Routing::MoveHigher,
     };
-    let (circuit, params) = butterfly_workload(n, input, 1)?;
+    let circuit = ButterflyWorkload::full(n, input, 1).build()?;
+    let params = circuit.parameters.clone();
     let config = MpsConfig {
         truncation: Truncation::new(chi, 0.0)?,
         ordering: ordering.clone(),

@@ -179,7 +179,10 @@ fn demo_runs_and_cross_checks_agree() {
         hw2["truncation"]["fidelity_estimate"].as_f64().unwrap(),
         hw2["true_fidelity"].as_f64().unwrap(),
     );
-    assert!(truth > 0.5 && (estimate - truth).abs() / truth < 0.1, "{estimate} vs {truth}");
+    assert!(
+        truth > 0.5 && (estimate - truth).abs() / truth < 0.1,
+        "{estimate} vs {truth}"
+    );
     assert_eq!(mps[1]["truncation"]["max_bond_reached"], 64);
     let checks = v["cross_checks"].as_array().unwrap();
     assert!(checks.len() >= 4);

@@ -106,10 +106,13 @@ fn multithreaded_layers_give_the_single_threaded_state() {
     // run on several threads (chain segments split at bonds of dimension 1). The result
     // must not depend on the thread count.
     use butterfly_mps::circuit::loaders::Loader;
-    use butterfly_mps::sim::mps::butterfly_workload;
+    use butterfly_mps::circuit::ButterflyWorkload;
     use butterfly_mps::BitString;
     let n = 64;
-    let (c, p) = butterfly_workload(n, Loader::Angle, 9).unwrap();
+    let c = ButterflyWorkload::full(n, Loader::Angle, 9)
+        .build()
+        .unwrap();
+    let p = c.parameters.clone();
     let config = MpsConfig::new(32, 0.0).unwrap();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()

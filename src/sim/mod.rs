@@ -175,10 +175,18 @@ pub fn simulate(
     Ok(state)
 }
 
-/// Draw `shots` indices from a discrete distribution given by its cumulative sums
-/// (last entry = total mass), with a seeded ChaCha stream.
-pub(crate) fn sample_cumulative(cumulative: &[f64], shots: usize, seed: u64) -> Vec<usize> {
+/// Draw `shots` indices with probabilities `|amps[i]|²` (normalised by their sum), with a
+/// seeded ChaCha stream: the sampler of every engine that stores amplitudes explicitly.
+pub(crate) fn sample_amplitudes(amps: &[C64], shots: usize, seed: u64) -> Vec<usize> {
     use rand::{Rng, SeedableRng};
+    let mut acc = 0.0;
+    let cumulative: Vec<f64> = amps
+        .iter()
+        .map(|a| {
+            acc += a.norm_sqr();
+            acc
+        })
+        .collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let total = *cumulative.last().unwrap_or(&0.0);
     (0..shots)

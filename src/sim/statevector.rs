@@ -4,7 +4,7 @@
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
 
-use super::{check_bits, sample_cumulative, Simulator};
+use super::{check_bits, sample_amplitudes, Simulator};
 use crate::bits::BitString;
 use crate::circuit::{BoundGate, Mat2, Mat4};
 use crate::error::{format_bytes, Error, Result};
@@ -210,16 +210,7 @@ impl Simulator for StateVector {
     }
 
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
-        let mut acc = 0.0;
-        let cumulative: Vec<f64> = self
-            .amps
-            .iter()
-            .map(|a| {
-                acc += a.norm_sqr();
-                acc
-            })
-            .collect();
-        sample_cumulative(&cumulative, shots, seed)
+        sample_amplitudes(&self.amps, shots, seed)
             .into_iter()
             .map(|i| BitString::from_index(self.n, i as u64))
             .collect()

@@ -13,7 +13,7 @@
 
 use num_complex::Complex64 as C64;
 
-use super::{check_bits, sample_cumulative, Simulator};
+use super::{check_bits, sample_amplitudes, Simulator};
 use crate::bits::BitString;
 use crate::circuit::{BoundGate, Mat4};
 use crate::error::{Error, Result};
@@ -54,6 +54,23 @@ pub fn binomial(n: usize, k: usize) -> f64 {
         return 0.0;
     }
     (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+}
+
+/// Rank of `set ∪ extra` (both sorted, disjoint) without building the union.
+fn rank_merged(binom: &[Vec<u64>], set: &[usize], extra: &[usize]) -> usize {
+    let (mut i, mut j, mut pos, mut r) = (0, 0, 0, 0u64);
+    while i < set.len() || j < extra.len() {
+        let p = if j == extra.len() || (i < set.len() && set[i] < extra[j]) {
+            i += 1;
+            set[i - 1]
+        } else {
+            j += 1;
+            extra[j - 1]
+        };
+        pos += 1;
+        r += binom[p][pos];
+    }
+    r as usize
 }
 
 /// Calls `f` on every `r`-subset of `items` (sorted), in colexicographic order.
@@ -146,20 +163,9 @@ impl SubspaceState {
     }
 
     /// Rank of `set ∪ extra` (both sorted, disjoint) without building the union.
+    #[cfg(test)]
     fn rank_merged(&self, set: &[usize], extra: &[usize]) -> usize {
-        let (mut i, mut j, mut pos, mut r) = (0, 0, 0, 0u64);
-        while i < set.len() || j < extra.len() {
-            let p = if j == extra.len() || (i < set.len() && set[i] < extra[j]) {
-                i += 1;
-                set[i - 1]
-            } else {
-                j += 1;
-                extra[j - 1]
-            };
-            pos += 1;
-            r += self.binom[p][pos];
-        }
-        r as usize
+        rank_merged(&self.binom, set, extra)
     }
 
     /// Sorted qubit set of basis state `rank`.
@@ -195,17 +201,14 @@ impl SubspaceState {
             is_one(m[1][1]) && is_one(m[2][2]) && m[1][2].norm() < TOL && m[2][1].norm() < TOL;
         if !block_identity && self.k >= 1 {
             let others: Vec<usize> = (0..self.n).filter(|&q| q != a && q != b).collect();
-            let (mut pairs_a, mut pairs_b) = (Vec::new(), Vec::new());
+            let (binom, amps) = (&self.binom, &mut self.amps);
             for_each_subset(&others, self.k - 1, |set| {
-                pairs_b.push(self.rank_merged(set, &[b]));
-                pairs_a.push(self.rank_merged(set, &[a]));
-            });
-            for (&ib, &ia) in pairs_b.iter().zip(&pairs_a) {
                 // Matrix index 1 = |q_a=0 q_b=1>, index 2 = |q_a=1 q_b=0>.
-                let (x1, x2) = (self.amps[ib], self.amps[ia]);
-                self.amps[ib] = m[1][1] * x1 + m[1][2] * x2;
-                self.amps[ia] = m[2][1] * x1 + m[2][2] * x2;
-            }
+                let (ib, ia) = (rank_merged(binom, set, &[b]), rank_merged(binom, set, &[a]));
+                let (x1, x2) = (amps[ib], amps[ia]);
+                amps[ib] = m[1][1] * x1 + m[1][2] * x2;
+                amps[ia] = m[2][1] * x1 + m[2][2] * x2;
+            });
         }
         let (d00, d11) = (m[0][0], m[3][3]);
         if !is_one(d00) || !is_one(d11) {
@@ -335,16 +338,7 @@ impl Simulator for SubspaceState {
     }
 
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
-        let mut acc = 0.0;
-        let cumulative: Vec<f64> = self
-            .amps
-            .iter()
-            .map(|a| {
-                acc += a.norm_sqr();
-                acc
-            })
-            .collect();
-        sample_cumulative(&cumulative, shots, seed)
+        sample_amplitudes(&self.amps, shots, seed)
             .into_iter()
             .map(|r| BitString::from_ones(self.n, &self.unrank(r)).expect("ranks unrank in range"))
             .collect()

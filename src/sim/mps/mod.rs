@@ -49,12 +49,10 @@ pub mod ordering;
 mod parallel;
 mod persist;
 pub mod truncation;
-pub mod workload;
 
 pub use ordering::{Routing, SiteOrdering};
 pub use persist::{FILE_MAGIC, FILE_VERSION};
 pub use truncation::{Truncation, TruncationReport};
-pub use workload::butterfly_workload;
 
 use num_complex::Complex64 as C64;
 use serde::{Deserialize, Serialize};
