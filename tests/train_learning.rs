@@ -234,3 +234,38 @@ fn classification_with_cross_entropy_learns_a_teacher_threshold() {
     );
     assert!(acc > 0.9, "accuracy {acc}");
 }
+
+#[test]
+fn only_stages_from_the_configured_one_run_circuits_on_the_executor() {
+    // The paper's hardware recipe: earlier layers exact in simulation, the last layer by
+    // parallel shift with shots on the executor.
+    let (_, data) = teacher_dataset(&TeacherSpec::new(8, 3, 128, 5)).unwrap();
+    let mut c = TrainConfig::new(8, 3, Task::Regression);
+    c.gradient = GradientMethod::ParallelShift;
+    c.shots = Some(200);
+    c.schedule.epochs_per_stage = 2;
+    c.schedule.configured_method_from_stage = Some(3);
+    c.seed = 3;
+    let (trainer, curve) = train(c.clone(), &data, 1);
+    for r in &curve {
+        match r.phase {
+            butterfly_mps::train::Phase::Stage(s) if s < 3 => {
+                assert_eq!(r.method, GradientMethod::Exact, "{r:?}");
+                assert_eq!(r.counters.gradient_circuits, 0, "stage {s} used the executor");
+            }
+            _ => assert_eq!(r.method, GradientMethod::ParallelShift),
+        }
+    }
+    let last = curve.last().unwrap();
+    assert!(last.counters.gradient_circuits > 0 && last.counters.gradient_shots > 0);
+    assert!(trainer.executor_counts().circuits > 0);
+
+    // Out-of-range stages and joint training are refused with a typed error.
+    for (first, layerwise) in [(0, true), (4, true), (2, false)] {
+        let mut bad = c.clone();
+        bad.schedule.configured_method_from_stage = Some(first);
+        bad.schedule.layerwise = layerwise;
+        let err = Trainer::new(bad, &data).err().expect("refused").to_string();
+        assert!(err.contains("first stage on the executor"), "{err}");
+    }
+}

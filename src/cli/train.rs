@@ -136,6 +136,11 @@ pub struct Args {
     /// Epochs of exact fine-tuning of every parameter at the end (simulation).
     #[arg(long, default_value_t = 0)]
     finetune_epochs: usize,
+    /// Train stages before this one (1-based) exactly in simulation, and only this stage
+    /// and later ones with --gradient on the executor (e.g. = --layers: the final layer on
+    /// hardware or its emulator, as the paper did).
+    #[arg(long)]
+    executor_from_stage: Option<usize>,
     /// Train all layers at once instead of layer by layer.
     #[arg(long)]
     joint: bool,
@@ -291,6 +296,7 @@ fn config(args: &Args) -> TrainConfig {
             PreArg::Before => ClassicalTraining::Before,
             PreArg::Frozen => ClassicalTraining::Frozen,
         },
+        configured_method_from_stage: args.executor_from_stage,
     };
     c.validation_fraction = args.validation;
     c.patience = args.patience;

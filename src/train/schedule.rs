@@ -8,6 +8,10 @@
 //!    pre-layer (exact, in simulation).
 //! 3. `finetune` (optional): every parameter, exact gradients, in simulation.
 //!
+//! `configured_method_from_stage = Some(k)` trains stages `1..k` exactly in simulation and
+//! only stages `k..` with the configured method — e.g. `k = L` puts only the final layer on
+//! hardware (or its emulator), as the paper did.
+//!
 //! With `layerwise = false` a single `joint` phase trains all `L` layers at once (exact
 //! or per-parameter shift; parallel shift is refused there because only the trailing
 //! layer is separable).
@@ -18,6 +22,12 @@
 //! let phases = s.phases(3);
 //! assert_eq!(phases, vec![Phase::Pretrain, Phase::Stage(1), Phase::Stage(2), Phase::Stage(3), Phase::Finetune]);
 //! assert_eq!(s.total_epochs(3), 2 + 3 * 5 + 3);
+//!
+//! // Only the final layer with the configured (e.g. parallel-shift) method:
+//! use butterfly_mps::train::GradientMethod;
+//! let s = Schedule { configured_method_from_stage: Some(3), ..Default::default() };
+//! assert_eq!(s.plan(Phase::Stage(2), 2, GradientMethod::ParallelShift).1, GradientMethod::Exact);
+//! assert_eq!(s.plan(Phase::Stage(3), 3, GradientMethod::ParallelShift).1, GradientMethod::ParallelShift);
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +63,12 @@ pub struct Schedule {
     pub finetune_epochs: usize,
     /// How the pre-layer is trained.
     pub pre: ClassicalTraining,
+    /// Stages before this one (1-based) train their layer with exact gradients in
+    /// simulation; this stage and later ones use the configured method and executor.
+    /// This is how the paper trained only the final layer on hardware. `None`: every
+    /// stage uses the configured method.
+    #[serde(default)]
+    pub configured_method_from_stage: Option<usize>,
 }
 
 impl Default for Schedule {
@@ -63,6 +79,7 @@ impl Default for Schedule {
             epochs_per_stage: 20,
             finetune_epochs: 0,
             pre: ClassicalTraining::Alongside,
+            configured_method_from_stage: None,
         }
     }
 }
@@ -160,7 +177,10 @@ impl Schedule {
                     layers: vec![s - 1],
                     head: true,
                 },
-                method,
+                match self.configured_method_from_stage {
+                    Some(first) if s < first => GradientMethod::Exact,
+                    _ => method,
+                },
             ),
             Phase::Joint => (
                 Selection {

@@ -139,6 +139,15 @@ impl TrainConfig {
                 self.backend
             )));
         }
+        if let Some(first) = self.schedule.configured_method_from_stage {
+            if !self.schedule.layerwise || first == 0 || first > self.layers {
+                return Err(Error::Training(format!(
+                    "the first stage on the executor must be one of the layer-wise stages 1..={} (got {first}{})",
+                    self.layers,
+                    if self.schedule.layerwise { "" } else { " with joint training" }
+                )));
+            }
+        }
         if self.gradient == GradientMethod::ParallelShift
             && !self.schedule.layerwise
             && self.layers > 1
