@@ -25,6 +25,10 @@ enum Command {
     /// Train a hybrid Butterfly model on a CSV table (layer-wise; exact, shift or
     /// parallel-shift gradients).
     Train(Box<cli::train::Args>),
+    /// Run a trained model on a CSV table through an executor (local simulators, a noise
+    /// model, the IonQ emulator or IonQ) and print metrics against targets and exact
+    /// simulation.
+    Infer(Box<cli::infer::Args>),
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Bench(target) => cli::bench::run(target),
         Command::Train(args) => cli::train::run(*args),
+        Command::Infer(args) => cli::infer::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -265,3 +265,71 @@ fn errors_name_what_to_fix() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn infer_scores_a_trained_model_exactly_and_with_shots() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    write_csv(&csv, 300);
+    let model = dir.path().join("m.json");
+    let (csv, model_s) = (csv.to_str().unwrap(), model.to_str().unwrap());
+    let mut args = train_args(csv, model_s);
+    let g = args.iter().position(|a| *a == "parallel-shift").unwrap();
+    args[g] = "exact";
+    args.retain(|a| *a != "--shots" && *a != "1000");
+    let o = bfly(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // Exact marginals on the state vector reproduce exact simulation to round-off.
+    let preds = dir.path().join("p.csv");
+    let o = bfly(&[
+        "infer",
+        "--model",
+        model_s,
+        "--data",
+        csv,
+        "--backend",
+        "statevector",
+        "--json",
+        "--out",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        r["rows"],
+        300 - 11 - 8 + 1,
+        "rows with NA in bmi (11) or y (8, one shared) are skipped"
+    );
+    assert!(
+        r["max_deviation_from_exact"].as_f64().unwrap() < 1e-10,
+        "{r}"
+    );
+    assert_eq!(r["metrics"], r["exact_metrics"]);
+    let lines = std::fs::read_to_string(&preds).unwrap();
+    assert_eq!(lines.lines().next().unwrap(), "y_predicted,y_exact");
+    assert_eq!(
+        lines.lines().count(),
+        1 + r["rows"].as_u64().unwrap() as usize
+    );
+
+    // With 2000 shots the predictions move by shot noise only.
+    let o = bfly(&[
+        "infer", "--model", model_s, "--data", csv, "--shots", "2000", "--limit", "50", "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (max, mean) = (
+        r["max_deviation_from_exact"].as_f64().unwrap(),
+        r["mean_deviation_from_exact"].as_f64().unwrap(),
+    );
+    assert!(mean > 0.0 && max < 0.5, "{r}");
+    assert_eq!(r["total_shots"], 50 * 2000);
+
+    // Clear errors: a batch of 0, a model file that is not a model.
+    let o = bfly(&["infer", "--model", model_s, "--data", csv, "--batch", "0"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("batch size"));
+    let o = bfly(&["infer", "--model", csv, "--data", csv]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("d.csv"), "{}", text(&o.stderr));
+}

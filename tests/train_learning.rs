@@ -251,7 +251,10 @@ fn only_stages_from_the_configured_one_run_circuits_on_the_executor() {
         match r.phase {
             butterfly_mps::train::Phase::Stage(s) if s < 3 => {
                 assert_eq!(r.method, GradientMethod::Exact, "{r:?}");
-                assert_eq!(r.counters.gradient_circuits, 0, "stage {s} used the executor");
+                assert_eq!(
+                    r.counters.gradient_circuits, 0,
+                    "stage {s} used the executor"
+                );
             }
             _ => assert_eq!(r.method, GradientMethod::ParallelShift),
         }

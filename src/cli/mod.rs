@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod butterfly;
 pub mod demo;
+pub mod executor;
+pub mod infer;
 pub mod simulate;
 pub mod train;
 

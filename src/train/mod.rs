@@ -27,6 +27,7 @@ pub mod checkpoint;
 pub mod cost;
 pub mod executor;
 pub mod gradient;
+pub mod inference;
 pub mod loss;
 pub mod model;
 pub mod noise_floor;
