@@ -199,8 +199,8 @@ pub fn score(task: Task, predictions: &[Vec<f64>], targets: &[Vec<f64>]) -> Resu
             let labels: Vec<bool> = targets
                 .iter()
                 .map(|t| match t[0] {
-                    v if v == 0.0 => Ok(false),
-                    v if v == 1.0 => Ok(true),
+                    0.0 => Ok(false),
+                    1.0 => Ok(true),
                     v => Err(Error::InvalidInput(format!(
                         "classification targets must be 0 or 1, got {v}"
                     ))),
