@@ -32,6 +32,7 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod linalg;
+pub mod noise;
 pub mod report;
 pub mod sim;
 pub mod train;
