@@ -25,6 +25,9 @@ enum Command {
     /// Train a hybrid Butterfly model on a CSV table (layer-wise; exact, shift or
     /// parallel-shift gradients).
     Train(Box<cli::train::Args>),
+    /// Simulate a circuit under a noise model (aria-1, aria-2, forte-1, custom rates) and
+    /// compare with the ideal run: TVD, marginal error, post-selection kept fraction.
+    Noisy(Box<cli::noisy::Args>),
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Bench(target) => cli::bench::run(target),
         Command::Train(args) => cli::train::run(*args),
+        Command::Noisy(args) => cli::noisy::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! state vector, trajectories against the density matrix, MPS trajectories against
 //! state-vector trajectories, readout error, post-selection, presets, typed errors and
 //! determinism of the executor.
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 mod common;
 
@@ -56,9 +57,16 @@ fn one_qubit_depolarizing_matches_the_analytic_formula() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let u = common::random_unitary2(&mut rng);
     let mut rho = DensityMatrix::new(1).unwrap();
-    rho.apply_gate(&BoundGate::One { qubit: 0, matrix: u }).unwrap();
+    rho.apply_gate(&BoundGate::One {
+        qubit: 0,
+        matrix: u,
+    })
+    .unwrap();
     rho.depolarize(&[0], 0.2).unwrap();
-    let before = [[rho.get(0, 0), rho.get(0, 1)], [rho.get(1, 0), rho.get(1, 1)]];
+    let before = [
+        [rho.get(0, 0), rho.get(0, 1)],
+        [rho.get(1, 0), rho.get(1, 1)],
+    ];
     let p = 0.07;
     rho.depolarize(&[0], p).unwrap();
     // Pauli form: (1 − p) ρ + p/3 (XρX + YρY + ZρZ).
@@ -176,7 +184,10 @@ fn trajectory_average_converges_to_the_density_matrix() {
     // variance is at most μ_i (1 − μ_i): allow 5 standard errors per entry.
     for (i, (a, m)) in avg_p.iter().zip(&exact_p).enumerate() {
         let tol = 5.0 * (m * (1.0 - m) / trajectories as f64).sqrt() + 1e-12;
-        assert!((a - m).abs() <= tol, "outcome {i}: {a} vs {m} (tol {tol:e})");
+        assert!(
+            (a - m).abs() <= tol,
+            "outcome {i}: {a} vs {m} (tol {tol:e})"
+        );
     }
     // The noise is visible: the noisy distribution is far from the ideal one compared to
     // the trajectory error.
@@ -187,7 +198,10 @@ fn trajectory_average_converges_to_the_density_matrix() {
     let tvd_noise = metrics::total_variation_distance(&ideal_p, &exact_p).unwrap();
     let tvd_mc = metrics::total_variation_distance(&avg_p, &exact_p).unwrap();
     assert!(tvd_noise > 0.1, "noise effect {tvd_noise}");
-    assert!(tvd_mc < tvd_noise / 5.0, "MC error {tvd_mc} vs noise {tvd_noise}");
+    assert!(
+        tvd_mc < tvd_noise / 5.0,
+        "MC error {tvd_mc} vs noise {tvd_noise}"
+    );
 }
 
 #[test]
@@ -210,9 +224,15 @@ fn mps_trajectories_equal_statevector_trajectories_for_the_same_seed() {
                 (sv.amplitude(&b).unwrap() - mps.amplitude(&b).unwrap()).norm()
             })
             .fold(0.0, f64::max);
-        assert!(worst <= 1e-10, "trajectory {t}: max amplitude difference {worst:e}");
+        assert!(
+            worst <= 1e-10,
+            "trajectory {t}: max amplitude difference {worst:e}"
+        );
     }
-    assert!(inserted > 4, "the trajectories must contain Pauli errors ({inserted})");
+    assert!(
+        inserted > 4,
+        "the trajectories must contain Pauli errors ({inserted})"
+    );
     // Different trajectories differ.
     assert_ne!(
         trajectory_circuit(&gates, config.seed, 0),
@@ -288,7 +308,11 @@ fn postselection_kept_fraction_equals_the_weight_k_probability() {
         .filter(|m| m.count_ones() == 1)
         .map(|m| read[m])
         .sum();
-    assert!((ps.kept_fraction - want).abs() < 1e-12, "{} vs {want}", ps.kept_fraction);
+    assert!(
+        (ps.kept_fraction - want).abs() < 1e-12,
+        "{} vs {want}",
+        ps.kept_fraction
+    );
     assert!(ps.kept_fraction < 0.97 && ps.kept_fraction > 0.5);
     for q in 0..n {
         assert!((ps.marginals[q] - read[1 << q] / want).abs() < 1e-12);
@@ -317,19 +341,26 @@ fn mps_weight_resolved_postselection_matches_statevector_trajectories() {
         config.postselect_weight = Some(k);
         config.engine = NoisyEngine::StateVector;
         let sv = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
-        config.engine = NoisyEngine::Mps { chi: 64, cutoff: 0.0 };
+        config.engine = NoisyEngine::Mps {
+            chi: 64,
+            cutoff: 0.0,
+        };
         let mps = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
         let (a, b) = (sv.postselection.unwrap(), mps.postselection.unwrap());
         assert!((a.kept_fraction - b.kept_fraction).abs() < 1e-10, "k={k}");
         assert!(a.kept_fraction > 0.05 && a.kept_fraction < 0.95);
         for q in 0..n {
-            assert!((a.marginals[q] - b.marginals[q]).abs() < 1e-10, "k={k} q={q}");
+            assert!(
+                (a.marginals[q] - b.marginals[q]).abs() < 1e-10,
+                "k={k} q={q}"
+            );
             assert!((sv.marginals[q] - mps.marginals[q]).abs() < 1e-10);
         }
         assert_eq!(mps.mps_min_fidelity_estimate, Some(1.0));
     }
     // Directly, on one pure MPS against its distribution.
-    let state = butterfly_mps::sim::run_mps(&c, &c.parameters, &MpsConfig::new(64, 0.0).unwrap()).unwrap();
+    let state =
+        butterfly_mps::sim::run_mps(&c, &c.parameters, &MpsConfig::new(64, 0.0).unwrap()).unwrap();
     let r = ReadoutError::new(0.1, 0.05).unwrap();
     let (kept, joint) = weight_resolved(&state, &r, 3).unwrap();
     let mut p: Vec<f64> = (0..1u64 << n)
@@ -358,7 +389,10 @@ fn presets_carry_the_science_numbers() {
     let aria = NoiseModel::preset("aria-1").unwrap();
     assert!((aria.readout.p1_given_0 - (1.0 - 0.9961)).abs() < 1e-15);
     assert_eq!(aria.readout.p1_given_0, aria.readout.p0_given_1);
-    assert_eq!(NoiseModel::preset("ideal").unwrap().readout, ReadoutError::none());
+    assert_eq!(
+        NoiseModel::preset("ideal").unwrap().readout,
+        ReadoutError::none()
+    );
     // serde round trip.
     let json = serde_json::to_string(&aria).unwrap();
     assert_eq!(serde_json::from_str::<NoiseModel>(&json).unwrap(), aria);
@@ -431,7 +465,9 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 #[test]
 fn noisy_executor_is_deterministic_per_seed_and_thread_count() {
     let c = unary_circuit(8, 2);
-    let mut config = NoisyConfig::new(NoiseModel::custom(0.01, 0.03, ReadoutError::symmetric(0.01).unwrap()).unwrap());
+    let mut config = NoisyConfig::new(
+        NoiseModel::custom(0.01, 0.03, ReadoutError::symmetric(0.01).unwrap()).unwrap(),
+    );
     config.engine = NoisyEngine::StateVector;
     config.trajectories = 100;
     config.seed = 3;
@@ -453,7 +489,10 @@ fn noisy_executor_is_deterministic_per_seed_and_thread_count() {
         assert!((one[0].marginals.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
     // MPS trajectories: same check, sampled.
-    config.engine = NoisyEngine::Mps { chi: 16, cutoff: 1e-12 };
+    config.engine = NoisyEngine::Mps {
+        chi: 16,
+        cutoff: 1e-12,
+    };
     config.trajectories = 20;
     let exec = NoisyExecutor::new(config);
     let plan = ShotPlan::with_shots(200, 5, 1);
@@ -497,13 +536,20 @@ fn prepare_hook_applies_noise_to_the_prepared_gates() {
     doubled.rbs_two_qubit_gates = 2;
     let runs = [CircuitRun::new(&c, c.parameters.clone())];
     let a = hooked.execute(&runs, &ShotPlan::exact()).unwrap();
-    let b = NoisyExecutor::new(doubled).execute(&runs, &ShotPlan::exact()).unwrap();
-    let plain = NoisyExecutor::new(config).execute(&runs, &ShotPlan::exact()).unwrap();
+    let b = NoisyExecutor::new(doubled)
+        .execute(&runs, &ShotPlan::exact())
+        .unwrap();
+    let plain = NoisyExecutor::new(config)
+        .execute(&runs, &ShotPlan::exact())
+        .unwrap();
     for q in 0..4 {
         assert!((a[0].marginals[q] - b[0].marginals[q]).abs() < 1e-12);
     }
     let diff: f64 = (0..4)
         .map(|q| (a[0].marginals[q] - plain[0].marginals[q]).abs())
         .sum();
-    assert!(diff > 1e-4, "doubling the noise must change the result ({diff:e})");
+    assert!(
+        diff > 1e-4,
+        "doubling the noise must change the result ({diff:e})"
+    );
 }

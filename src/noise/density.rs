@@ -9,6 +9,8 @@
 //! on (the established ones — qiskit-aer, QuEST, cirq — are C++/Python), and the kernels
 //! are a few strided loops over the vectorised `ρ` that reuse the IR's bound gate matrices.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
 
@@ -150,7 +152,9 @@ impl DensityMatrix {
 
     /// The diagonal: probability of each basis state (index bit `q` = qubit `q`).
     pub fn probabilities(&self) -> Vec<f64> {
-        (0..self.dim()).map(|i| self.get(i, i).re.max(0.0)).collect()
+        (0..self.dim())
+            .map(|i| self.get(i, i).re.max(0.0))
+            .collect()
     }
 
     fn check_qubits(&self, qubits: &[usize]) -> Result<()> {

@@ -11,6 +11,7 @@
 //! | [`simulate`] | [`simulate_noisy`]: engine choice, trajectories, shots, readout, post-selection |
 //! | [`readout`], [`postselect`], [`weight`] | readout error; post-selection; weight-resolved MPS statistics |
 //! | [`metrics`] | total variation distance, mean absolute marginal error |
+//! | [`compare`] | ideal vs noisy vs post-selected: the report of `bfly noisy` |
 //! | [`executor`] | [`NoisyExecutor`] with an optional circuit-preparation hook (the compiler) |
 //!
 //! ```
@@ -29,6 +30,7 @@
 //! ```
 
 pub mod channel;
+pub mod compare;
 pub mod density;
 pub mod executor;
 pub mod metrics;

@@ -37,9 +37,13 @@ pub const PRESET_NAMES: &[&str] = &["ideal", "aria-1", "aria-2", "forte-1"];
 /// Aria's state-preparation-and-measurement fidelity (SCIENCE.md §8).
 pub const ARIA_SPAM_FIDELITY: f64 = 0.9961;
 
+/// Symmetric readout error of the Aria presets: `1 − ARIA_SPAM_FIDELITY` (written out so
+/// it prints as 0.0039 rather than its rounded difference).
+pub const ARIA_READOUT_ERROR: f64 = 0.0039;
+
 /// Symmetric readout error used for `forte-1`. **Assumption**: SCIENCE.md gives no Forte
 /// SPAM figure, so Aria's `1 − 0.9961` is reused.
-pub const FORTE_ASSUMED_READOUT_ERROR: f64 = 1.0 - ARIA_SPAM_FIDELITY;
+pub const FORTE_ASSUMED_READOUT_ERROR: f64 = ARIA_READOUT_ERROR;
 
 fn check_probability(model: &str, what: &str, value: f64) -> Result<f64> {
     if value.is_finite() && (0.0..=1.0).contains(&value) {
@@ -193,8 +197,8 @@ impl NoiseModel {
     /// A preset by name (see the module table); unknown names list the known ones.
     pub fn preset(name: &str) -> Result<Self> {
         let aria_readout = ReadoutError {
-            p1_given_0: 1.0 - ARIA_SPAM_FIDELITY,
-            p0_given_1: 1.0 - ARIA_SPAM_FIDELITY,
+            p1_given_0: ARIA_READOUT_ERROR,
+            p0_given_1: ARIA_READOUT_ERROR,
         };
         let (p1, p2, readout) = match name.trim().to_ascii_lowercase().as_str() {
             "ideal" => return Ok(Self::ideal()),

@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use super::channel::{draw_insertions, trajectory_gates, NoisyGate};
 use super::density::{DensityMatrix, MAX_DENSITY_QUBITS};
 use super::model::NoiseModel;
-use super::postselect::{check_weight, postselect_distribution, postselect_histogram, PostSelection};
+use super::postselect::{
+    check_weight, postselect_distribution, postselect_histogram, PostSelection,
+};
 use super::readout;
 use crate::bits::BitString;
 use crate::circuit::{BoundGate, Circuit, Gate, Parameters};
@@ -355,22 +357,40 @@ pub fn simulate_noisy(
             Ok(from_distribution(n, engine, 0, p, config, shots))
         }
         NoisyEngine::StateVector => {
+            // Trajectories without any Pauli error (most of them at hardware rates) all
+            // give the ideal state: it is simulated once and reused.
+            let mut ideal_sv = StateVector::new(n)?;
+            for g in &gates {
+                ideal_sv.apply(&g.gate)?;
+            }
+            let ideal: Vec<f64> = ideal_sv.amplitudes().iter().map(|a| a.norm_sqr()).collect();
+            drop(ideal_sv);
             let batch = batch_size(n);
             let mut acc = vec![0.0; 1usize << n];
             let mut t0 = 0;
             while t0 < trajectories {
                 let t1 = (t0 + batch).min(trajectories);
-                let dists: Vec<Vec<f64>> = (t0..t1)
+                let dists: Vec<Option<Vec<f64>>> = (t0..t1)
                     .into_par_iter()
                     .map(|t| {
-                        let sv = statevector_trajectory(n, &gates, config.seed, t as u64)?;
+                        let seq = trajectory_circuit(&gates, config.seed, t as u64);
+                        let out = if seq.len() == gates.len() {
+                            None
+                        } else {
+                            let mut sv = StateVector::new(n)?;
+                            for g in &seq {
+                                sv.apply(g)?;
+                            }
+                            Some(sv.amplitudes().iter().map(|a| a.norm_sqr()).collect())
+                        };
                         if let Some(pb) = progress {
                             pb.inc(1);
                         }
-                        Ok(sv.amplitudes().iter().map(|a| a.norm_sqr()).collect())
+                        Ok(out)
                     })
                     .collect::<Result<_>>()?;
-                for d in dists {
+                for d in &dists {
+                    let d = d.as_ref().unwrap_or(&ideal);
                     acc.iter_mut().zip(d).for_each(|(a, x)| *a += x);
                 }
                 t0 = t1;
@@ -476,6 +496,13 @@ fn run_mps_trajectories(
         fidelity: f64,
     }
     let batch = 16;
+    // Trajectories without any Pauli error (most of them at hardware rates) share one MPS.
+    let plain: Vec<BoundGate> = gates.iter().map(|g| g.gate).collect();
+    let ideal_mps = run_mps(
+        &unitary_circuit(n, &plain)?,
+        &Parameters::default(),
+        mps_config,
+    )?;
     let mut results: Vec<PerTrajectory> = Vec::with_capacity(trajectories);
     let mut t0 = 0;
     while t0 < trajectories {
@@ -495,7 +522,18 @@ fn run_mps_trajectories(
                         fidelity: 1.0,
                     });
                 }
-                let mps = mps_trajectory(n, gates, config.seed, t as u64, mps_config)?;
+                let seq = trajectory_circuit(gates, config.seed, t as u64);
+                let own;
+                let mps = if seq.len() == gates.len() {
+                    &ideal_mps
+                } else {
+                    own = run_mps(
+                        &unitary_circuit(n, &seq)?,
+                        &Parameters::default(),
+                        mps_config,
+                    )?;
+                    &own
+                };
                 let mut samples = Vec::new();
                 if let Some((_, seed)) = shots {
                     let shot_seed = derive_seed(seed, t as u64, 0);
@@ -506,7 +544,7 @@ fn run_mps_trajectories(
                     }
                 }
                 let weight = match exact_weight {
-                    Some(k) => Some(super::weight::weight_resolved(&mps, &readout_error, k)?),
+                    Some(k) => Some(super::weight::weight_resolved(mps, &readout_error, k)?),
                     None => None,
                 };
                 if let Some(pb) = progress {

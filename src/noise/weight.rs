@@ -6,6 +6,8 @@
 //! (a counter `c ∈ 0..=k` per environment) gives left and right environments; joining
 //! them at each site gives the joint probabilities. Cost `O(n (k+1) χ³)`.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use num_complex::Complex64 as C64;
 
 use super::model::ReadoutError;
