@@ -112,7 +112,14 @@ pub fn run(args: Args) -> Result<()> {
     let config = NoisyConfig {
         model: model.clone(),
         engine: match args.engine {
-            EngineArg::Auto => NoisyEngine::Auto,
+            // Auto, but with this command's --chi/--cutoff when it picks the MPS.
+            EngineArg::Auto => match NoisyEngine::Auto.resolve(circuit.qubits) {
+                NoisyEngine::Mps { .. } => NoisyEngine::Mps {
+                    chi: args.chi,
+                    cutoff: args.cutoff,
+                },
+                other => other,
+            },
             EngineArg::DensityMatrix => NoisyEngine::DensityMatrix,
             EngineArg::Statevector => NoisyEngine::StateVector,
             EngineArg::Mps => NoisyEngine::Mps {
