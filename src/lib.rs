@@ -8,6 +8,8 @@
 //! - [`sim`]: simulators behind one [`sim::Simulator`] trait: dense state vector,
 //!   fixed-Hamming-weight subspace, and the unary fast path.
 //! - [`bits`]: bitstrings of any length.
+//! - [`noise`]: noise models (IonQ presets), density-matrix and trajectory simulation,
+//!   post-selection, and the noisy executor.
 //!
 //! ```
 //! use butterfly_mps::circuit::{Butterfly, LayerOrdering, loaders::Loader};
