@@ -134,6 +134,21 @@ pub enum Error {
     /// Training settings that cannot work together, or a checkpoint that does not match them.
     #[error("training: {0}")]
     Training(String),
+    // --- noise models and noisy simulation (src/noise) ---
+    /// A noise model name that is not one of the presets.
+    #[error("unknown noise model \"{name}\"; known models: {known} (or give your own rates with --p1, --p2 and --readout)")]
+    UnknownNoiseModel { name: String, known: String },
+    /// A noise rate that is not a probability (outside [0, 1], NaN or infinite).
+    #[error("noise model \"{model}\": {what} = {value} is not a probability; give a number in [0, 1]")]
+    InvalidNoiseRate {
+        model: String,
+        what: String,
+        value: f64,
+    },
+    /// A noisy-simulation setting that cannot work for this circuit (engine size limit,
+    /// zero trajectories, post-selection weight out of range, ...).
+    #[error("noisy simulation: {0}")]
+    NoisySimulation(String),
 }
 
 impl Error {

@@ -8,6 +8,8 @@
 //! - [`sim`]: simulators behind one [`sim::Simulator`] trait: dense state vector,
 //!   fixed-Hamming-weight subspace, and the unary fast path.
 //! - [`bits`]: bitstrings of any length.
+//! - [`noise`]: noise models (IonQ presets), density-matrix and trajectory simulation,
+//!   post-selection, and the noisy executor.
 //!
 //! ```
 //! use butterfly_mps::circuit::{Butterfly, LayerOrdering, loaders::Loader};
@@ -32,6 +34,7 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod linalg;
+pub mod noise;
 pub mod report;
 pub mod sim;
 pub mod train;

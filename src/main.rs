@@ -29,6 +29,9 @@ enum Command {
     /// model, the IonQ emulator or IonQ) and print metrics against targets and exact
     /// simulation.
     Infer(Box<cli::infer::Args>),
+    /// Simulate a circuit under a noise model (aria-1, aria-2, forte-1, custom rates) and
+    /// compare with the ideal run: TVD, marginal error, post-selection kept fraction.
+    Noisy(Box<cli::noisy::Args>),
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Bench(target) => cli::bench::run(target),
         Command::Train(args) => cli::train::run(*args),
         Command::Infer(args) => cli::infer::run(*args),
+        Command::Noisy(args) => cli::noisy::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

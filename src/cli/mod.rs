@@ -5,6 +5,7 @@ pub mod butterfly;
 pub mod demo;
 pub mod executor;
 pub mod infer;
+pub mod noisy;
 pub mod simulate;
 pub mod train;
 
