@@ -31,6 +31,7 @@ pub mod circuit;
 pub mod data;
 pub mod error;
 pub mod io;
+pub mod ionq;
 pub mod linalg;
 pub mod report;
 pub mod sim;
