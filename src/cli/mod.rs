@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod butterfly;
 pub mod demo;
+pub mod ionq;
 pub mod simulate;
 pub mod train;
 
