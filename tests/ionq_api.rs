@@ -518,7 +518,7 @@ fn executor_applies_the_preparation_hook() {
         butterfly_mps::ionq::format::Gateset::Native
     );
     let out = exec
-        .execute(&[run.clone()], &ShotPlan::with_shots(500, 1, 0))
+        .execute(std::slice::from_ref(&run), &ShotPlan::with_shots(500, 1, 0))
         .unwrap();
     assert!((out[0].marginals[1] - 1.0).abs() < 1e-12);
 
