@@ -8,6 +8,8 @@
 //! - [`sim`]: simulators behind one [`sim::Simulator`] trait: dense state vector,
 //!   fixed-Hamming-weight subspace, and the unary fast path.
 //! - [`bits`]: bitstrings of any length.
+//! - [`ionq`]: IonQ's wire format, API client, local IonQ-compatible emulator, and an
+//!   executor running training circuits as IonQ jobs.
 //!
 //! ```
 //! use butterfly_mps::circuit::{Butterfly, LayerOrdering, loaders::Loader};

@@ -322,8 +322,8 @@ pub fn run(command: Command) -> Result<()> {
             } else {
                 ApiVersion::V0_4
             };
-            let body = serde_json::to_string_pretty(&spec.to_body(version))
-                .expect("job bodies serialise");
+            let body =
+                serde_json::to_string_pretty(&spec.to_body(version)).expect("job bodies serialise");
             butterfly_mps::io::write_atomic(&out, format!("{body}\n").as_bytes())?;
             let (one, two) = spec.input.gate_counts();
             println!(
