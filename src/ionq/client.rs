@@ -12,9 +12,11 @@
 //! Retries: 429 and 5xx answers, connection failures and timeouts of idempotent requests
 //! (GET, PUT) are retried up to [`ClientConfig::max_attempts`] times with exponential
 //! backoff and jitter; a `Retry-After` header (seconds) is honoured — the client waits at
-//! least that long, capped by [`ClientConfig::max_retry_after`]. A **timeout of `POST
-//! /jobs` is not retried**: the server may have created the job, so resubmitting could
-//! run it twice; the typed [`Error::IonqTimeout`] says so. 400/401/403/404 are typed
+//! least that long, capped by [`ClientConfig::max_retry_after`]. A **timeout (or a
+//! dropped connection) of `POST /jobs` is not retried**: the server may have created the
+//! job, so resubmitting could run it twice; the typed [`Error::IonqTimeout`] says so. 429
+//! and 5xx answers to `POST` are retried (the server answered, so it refused the job), as
+//! IonQ's own qiskit client does. 400/401/403/404 are typed
 //! errors at once ([`Error::IonqBadRequest`] keeps the server's message).
 //!
 //! The API key is never printed: [`ApiKey`]'s `Debug` is redacted, and so is the client's.
@@ -185,6 +187,8 @@ struct Retryable {
     what: String,
     retry_after: Option<Duration>,
     timed_out: bool,
+    /// The request may have reached the server without an answer (timeout, reset).
+    maybe_received: bool,
 }
 
 impl IonqClient {
@@ -244,6 +248,16 @@ impl IonqClient {
                     hint: "; not retried because the server may have created the job: check `bfly ionq status` or the IonQ console before submitting again".into(),
                 });
             }
+            if failure.maybe_received && !idempotent {
+                return Err(Error::IonqHttp {
+                    url,
+                    status: 0,
+                    message: format!(
+                        "{}; not retried because the server may have created the job: check `bfly ionq status` or the IonQ console before submitting again",
+                        failure.what
+                    ),
+                });
+            }
             last = failure.what;
             if attempt == attempts {
                 if failure.timed_out {
@@ -291,18 +305,21 @@ impl IonqClient {
                     ),
                     retry_after: None,
                     timed_out: true,
+                    maybe_received: true,
                 })
             } else if e.is_connect() {
                 AttemptError::Retry(Retryable {
                     what: format!("cannot connect: {e}"),
                     retry_after: None,
                     timed_out: false,
+                    maybe_received: false,
                 })
             } else {
                 AttemptError::Retry(Retryable {
                     what: format!("transport error: {e}"),
                     retry_after: None,
                     timed_out: false,
+                    maybe_received: true,
                 })
             }
         };
@@ -324,6 +341,7 @@ impl IonqClient {
                 what: format!("HTTP {status}: {message}"),
                 retry_after,
                 timed_out: false,
+                maybe_received: false,
             }));
         }
         let url = url.to_string();
