@@ -149,6 +149,72 @@ pub enum Error {
     /// zero trajectories, post-selection weight out of range, ...).
     #[error("noisy simulation: {0}")]
     NoisySimulation(String),
+    // --- IonQ: wire format, API client, local emulator (src/ionq/) ---
+    /// An op of the circuit has no form in IonQ's circuit JSON (or not on this backend).
+    #[error("op #{op} ({gate}) cannot be sent to IonQ: {reason}")]
+    IonqUnsupportedOp {
+        op: usize,
+        gate: String,
+        reason: String,
+    },
+    /// An IonQ job body or circuit document is malformed (names the field).
+    #[error("IonQ job: {0}")]
+    IonqInvalidJob(String),
+    /// No API key was given.
+    #[error("no IonQ API key: set the IONQ_API_KEY environment variable or pass --api-key")]
+    IonqMissingApiKey,
+    /// HTTP 400: the server rejected the request; its message says why.
+    #[error("IonQ API rejected the request (HTTP 400): {message}")]
+    IonqBadRequest { message: String },
+    /// HTTP 401: the API key was not accepted.
+    #[error("IonQ API: the API key was not accepted (HTTP 401: {message}); check IONQ_API_KEY or --api-key")]
+    IonqUnauthorized { message: String },
+    /// HTTP 403: the key is valid but may not use this resource.
+    #[error("IonQ API: this API key may not access {url} (HTTP 403: {message})")]
+    IonqForbidden { url: String, message: String },
+    /// HTTP 404: no such job, backend or endpoint.
+    #[error("IonQ API: not found: {url} (HTTP 404: {message}); check the job id and the base URL")]
+    IonqNotFound { url: String, message: String },
+    /// Another HTTP error status that is not retried.
+    #[error("IonQ API {url}: HTTP {status}: {message}")]
+    IonqHttp {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    /// Retryable failures (429, 5xx, connection errors, timeouts) persisted through every attempt.
+    #[error("IonQ API {url}: gave up after {attempts} attempts; last failure: {last}")]
+    IonqRetriesExhausted {
+        url: String,
+        attempts: u32,
+        last: String,
+    },
+    /// A request or a wait took longer than allowed.
+    #[error("IonQ API {what}: timed out after {after_ms} ms{hint}")]
+    IonqTimeout {
+        what: String,
+        after_ms: u128,
+        hint: String,
+    },
+    /// The server answered something that is not the documented shape.
+    #[error("IonQ API {url}: malformed response: {reason}")]
+    IonqMalformedResponse { url: String, reason: String },
+    /// The job ended in status `failed`.
+    #[error("IonQ job {id} failed ({code}): {message}")]
+    IonqJobFailed {
+        id: String,
+        code: String,
+        message: String,
+    },
+    /// The job was canceled, so it has no results.
+    #[error("IonQ job {id} was canceled; it has no results")]
+    IonqJobCanceled { id: String },
+    /// Results were asked for a job that has not finished.
+    #[error("IonQ job {id} is still {status}; results exist once it is completed (use `bfly ionq status {id}`)")]
+    IonqJobNotFinished { id: String, status: String },
+    /// A noise model this build cannot simulate.
+    #[error("noise model \"{model}\" is not available in this build (available: {available})")]
+    IonqNoiseModelUnavailable { model: String, available: String },
 }
 
 impl Error {

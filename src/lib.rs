@@ -10,6 +10,8 @@
 //! - [`bits`]: bitstrings of any length.
 //! - [`noise`]: noise models (IonQ presets), density-matrix and trajectory simulation,
 //!   post-selection, and the noisy executor.
+//! - [`ionq`]: IonQ's wire format, API client, local IonQ-compatible emulator, and an
+//!   executor running training circuits as IonQ jobs.
 //!
 //! ```
 //! use butterfly_mps::circuit::{Butterfly, LayerOrdering, loaders::Loader};
@@ -33,6 +35,7 @@ pub mod circuit;
 pub mod data;
 pub mod error;
 pub mod io;
+pub mod ionq;
 pub mod linalg;
 pub mod noise;
 pub mod report;

@@ -35,6 +35,12 @@ enum Command {
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
+    /// IonQ cloud API: submit, status, results, cancel, backends, export a job body.
+    #[command(subcommand)]
+    Ionq(cli::ionq::Command),
+    /// Run the local IonQ-compatible API emulator in the foreground (offline stand-in for
+    /// IonQ's cloud, not a model of hardware).
+    IonqEmulator(cli::ionq::EmulatorArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
         Command::Train(args) => cli::train::run(*args),
         Command::Infer(args) => cli::infer::run(*args),
         Command::Noisy(args) => cli::noisy::run(*args),
+        Command::Ionq(command) => cli::ionq::run(command),
+        Command::IonqEmulator(args) => cli::ionq::run_emulator(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

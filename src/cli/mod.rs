@@ -6,6 +6,7 @@ pub mod demo;
 pub mod executor;
 pub mod infer;
 pub mod noisy;
+pub mod ionq;
 pub mod simulate;
 pub mod train;
 

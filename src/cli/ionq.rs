@@ -1,0 +1,386 @@
+//! `bfly ionq …` (submit, status, results, cancel, backends, export) and
+//! `bfly ionq-emulator` (the local IonQ-compatible server).
+
+use butterfly_mps::circuit::Circuit;
+use butterfly_mps::ionq::client::{ApiKey, ClientConfig, IonqClient};
+use butterfly_mps::ionq::emulator::{Emulator, EmulatorConfig};
+use butterfly_mps::ionq::format::{
+    ApiVersion, IonqInput, JobInfo, JobSpec, NoiseRequest, Probabilities,
+};
+use butterfly_mps::{Error, Result};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to reach the API.
+#[derive(clap::Args, Clone)]
+pub struct Connection {
+    /// Base URL including the version (default: https://api.ionq.co/<api-version>; for the
+    /// local emulator e.g. http://127.0.0.1:8765/v0.4).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// API version: v0.4 or v0.3.
+    #[arg(long, default_value = "v0.4")]
+    api_version: ApiVersion,
+    /// API key (default: the IONQ_API_KEY environment variable). Never printed.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+}
+
+impl Connection {
+    fn client(&self) -> Result<IonqClient> {
+        let mut config = ClientConfig::new(self.api_version);
+        if let Some(url) = &self.base_url {
+            config = config.with_base_url(url.clone());
+        }
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "--timeout {} must be a positive number of seconds",
+                self.timeout
+            )));
+        }
+        config.request_timeout = Duration::from_secs_f64(self.timeout);
+        IonqClient::new(ApiKey::resolve(self.api_key.clone())?, config)
+    }
+}
+
+/// What goes into a job.
+#[derive(clap::Args)]
+pub struct JobArgs {
+    /// Circuit of IonQ gates: the crate's circuit JSON (native gpi/gpi2/ms/zz or QIS
+    /// gates, fixed parameters), or an IonQ `input` object.
+    #[arg(long, short = 'c')]
+    circuit: PathBuf,
+    /// Backend: simulator, qpu.aria-1, qpu.aria-2, qpu.forte-1, qpu.forte-enterprise-1.
+    #[arg(long, short = 'b', default_value = "simulator")]
+    backend: String,
+    /// Shots (the ideal simulator returns exact probabilities whatever the shots).
+    #[arg(long)]
+    shots: Option<u64>,
+    /// Simulator noise model (ideal, aria-1, aria-2, forte-1, …).
+    #[arg(long)]
+    noise: Option<String>,
+    /// Seed of the noisy simulator's sampling.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Job name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Debiasing error mitigation (QPU; needs ≥ 500 shots).
+    #[arg(long)]
+    debias: bool,
+}
+
+impl JobArgs {
+    fn job(&self) -> Result<JobSpec> {
+        let noise = match (&self.noise, self.seed) {
+            (Some(m), seed) => Some(NoiseRequest::new(m.clone(), seed)),
+            (None, Some(_)) => {
+                return Err(Error::InvalidInput(
+                    "--seed seeds a noise model: give --noise too (e.g. --noise ideal)".into(),
+                ))
+            }
+            (None, None) => None,
+        };
+        let input = load_input(&self.circuit, &self.backend, noise.as_ref())?;
+        let mut job = JobSpec::new(self.backend.clone(), input);
+        job.shots = self.shots;
+        job.name = self.name.clone().or_else(|| {
+            self.circuit
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        });
+        job.noise = noise;
+        job.debiasing = self.debias.then_some(true);
+        job.check_backend()?;
+        Ok(job)
+    }
+}
+
+/// Read a crate circuit file, or an IonQ `input` object, as an IonQ circuit.
+fn load_input(path: &Path, backend: &str, noise: Option<&NoiseRequest>) -> Result<IonqInput> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|source| Error::Json {
+        context: path.display().to_string(),
+        source,
+    })?;
+    if value.get("ops").is_some() {
+        let circuit = Circuit::load(path)?;
+        return IonqInput::from_circuit_with_noise(&circuit, backend, noise);
+    }
+    let input = value.get("input").unwrap_or(&value);
+    IonqInput::from_json(input).map_err(|e| {
+        Error::InvalidInput(format!(
+            "{}: neither a circuit file (with \"ops\") nor a valid IonQ input: {e}",
+            path.display()
+        ))
+    })
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Submit a job; prints its id (with --wait, waits and prints the results).
+    Submit {
+        #[command(flatten)]
+        job: JobArgs,
+        #[command(flatten)]
+        connection: Connection,
+        /// Wait for the job and print its probabilities.
+        #[arg(long)]
+        wait: bool,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a job's status.
+    Status {
+        /// Job id.
+        id: String,
+        #[command(flatten)]
+        connection: Connection,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a completed job's probabilities (and counts with --shots).
+    Results {
+        /// Job id.
+        id: String,
+        #[command(flatten)]
+        connection: Connection,
+        /// Also show counts for this many shots (probabilities × shots).
+        #[arg(long)]
+        shots: Option<u64>,
+        /// Print IonQ's result JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a job.
+    Cancel {
+        /// Job id.
+        id: String,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// List backends.
+    Backends {
+        #[command(flatten)]
+        connection: Connection,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the job body (POST /jobs JSON) to a file, without sending it.
+    Export {
+        #[command(flatten)]
+        job: JobArgs,
+        /// Output file (written atomically).
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// API v0.3 body (`target`, `input.format`) instead of v0.4.
+        #[arg(long)]
+        v03: bool,
+    },
+}
+
+/// `bfly ionq-emulator` flags.
+#[derive(clap::Args)]
+pub struct EmulatorArgs {
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, short = 'p', default_value_t = 8765)]
+    port: u16,
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The accepted API key (default: IONQ_API_KEY; if neither is set, any key).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Milliseconds a job spends in each status before it runs.
+    #[arg(long, default_value_t = 10)]
+    stage_delay_ms: u64,
+}
+
+/// Run `bfly ionq-emulator` in the foreground.
+pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
+    let mut config = EmulatorConfig::new(String::new());
+    config.api_key = args
+        .api_key
+        .or_else(|| std::env::var(butterfly_mps::ionq::client::API_KEY_ENV).ok())
+        .filter(|k| !k.is_empty());
+    config.host = args.host;
+    config.port = args.port;
+    config.stage_delay = Duration::from_millis(args.stage_delay_ms);
+    let any_key = config.api_key.is_none();
+    let emu = Emulator::start(config)?;
+    println!(
+        "IonQ-compatible emulator listening on http://{} (API v0.4 at {}, v0.3 at {})",
+        emu.addr(),
+        emu.base_url(ApiVersion::V0_4),
+        emu.base_url(ApiVersion::V0_3)
+    );
+    println!(
+        "The offline stand-in for IonQ's cloud, not a model of hardware: ideal simulation on this machine; {}. Ctrl-C stops it.",
+        if any_key {
+            "any API key is accepted"
+        } else {
+            "the given API key is required"
+        }
+    );
+    emu.serve_forever();
+    Ok(())
+}
+
+/// Run `bfly ionq <command>`.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Submit {
+            job,
+            connection,
+            wait,
+            json,
+        } => {
+            let spec = job.job()?;
+            let client = connection.client()?;
+            let id = client.submit(&spec)?;
+            if !wait {
+                if json {
+                    println!("{}", serde_json::json!({ "id": id }));
+                } else {
+                    println!("{id}");
+                }
+                return Ok(());
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(format!("waiting for job {id}"));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            let info = client.wait(&id);
+            bar.finish_and_clear();
+            let info = info?;
+            let p = client.probabilities_of(&info)?;
+            print_results(&info, &p, spec.shots, json);
+            Ok(())
+        }
+        Command::Status {
+            id,
+            connection,
+            json,
+        } => {
+            let info = connection.client()?.job(&id)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&info).expect("job info serialises")
+                );
+            } else {
+                print_status(&info);
+            }
+            Ok(())
+        }
+        Command::Results {
+            id,
+            connection,
+            shots,
+            json,
+        } => {
+            let client = connection.client()?;
+            let info = client.job(&id)?;
+            let p = client.probabilities_of(&info)?;
+            print_results(&info, &p, shots, json);
+            Ok(())
+        }
+        Command::Cancel { id, connection } => {
+            let status = connection.client()?.cancel(&id)?;
+            println!("job {id}: {status}");
+            Ok(())
+        }
+        Command::Backends { connection, json } => {
+            let list = connection.client()?.backends()?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).expect("backends serialise")
+                );
+            } else {
+                for b in list {
+                    let qubits = b.qubits.map_or("?".into(), |q| q.to_string());
+                    print!("{:<26} {:<12} {:>3} qubits", b.backend, b.status, qubits);
+                    if let Some(m) = b.noise_models {
+                        print!("  noise models: {}", m.join(", "));
+                    }
+                    println!();
+                }
+            }
+            Ok(())
+        }
+        Command::Export { job, out, v03 } => {
+            let spec = job.job()?;
+            let version = if v03 {
+                ApiVersion::V0_3
+            } else {
+                ApiVersion::V0_4
+            };
+            let body =
+                serde_json::to_string_pretty(&spec.to_body(version)).expect("job bodies serialise");
+            butterfly_mps::io::write_atomic(&out, format!("{body}\n").as_bytes())?;
+            let (one, two) = spec.input.gate_counts();
+            println!(
+                "wrote {} (API {version}, backend {}, gateset {}, {} qubits, {one} one-qubit + {two} two-qubit gates)",
+                out.display(),
+                spec.backend,
+                spec.input.gateset().as_str(),
+                spec.input.qubits
+            );
+            Ok(())
+        }
+    }
+}
+
+fn print_status(info: &JobInfo) {
+    println!("job {}: {}", info.id, info.status);
+    if let Some(b) = &info.backend {
+        println!("  backend: {b}");
+    }
+    if let Some(q) = info.qubits {
+        println!("  qubits: {q}");
+    }
+    if let Some(s) = info.shots {
+        println!("  shots: {s}");
+    }
+    if let Some(f) = &info.failure {
+        println!("  failure ({}): {}", f.code, f.error);
+    }
+}
+
+/// Probabilities (IonQ key and the crate's bitstring, qubit 0 first), counts, marginals.
+fn print_results(info: &JobInfo, p: &Probabilities, shots: Option<u64>, json: bool) {
+    if json {
+        println!("{}", p.to_json());
+        return;
+    }
+    println!(
+        "job {} ({}): {} outcomes on {} qubits; bitstrings list qubit 0 first, IonQ keys are indices with qubit 0 least significant",
+        info.id,
+        info.status,
+        p.iter().count(),
+        p.n_qubits()
+    );
+    let counts = shots.map(|s| p.histogram(s));
+    for (bits, prob) in p.bitstrings().into_iter().take(64) {
+        let index = bits.to_index().unwrap_or(0);
+        match counts
+            .as_ref()
+            .and_then(|h| h.counts.iter().find(|c| c.0 == bits))
+        {
+            Some((_, c)) => println!("  {bits}  key {index:>6}  p = {prob:.6}  count {c}"),
+            None => println!("  {bits}  key {index:>6}  p = {prob:.6}"),
+        }
+    }
+    if p.iter().count() > 64 {
+        println!("  … ({} more; --json prints all)", p.iter().count() - 64);
+    }
+    let m: Vec<String> = p.marginals().iter().map(|x| format!("{x:.4}")).collect();
+    println!("P(q_i = 1): [{}]", m.join(", "));
+}
