@@ -139,7 +139,9 @@ pub enum Error {
     #[error("unknown noise model \"{name}\"; known models: {known} (or give your own rates with --p1, --p2 and --readout)")]
     UnknownNoiseModel { name: String, known: String },
     /// A noise rate that is not a probability (outside [0, 1], NaN or infinite).
-    #[error("noise model \"{model}\": {what} = {value} is not a probability; give a number in [0, 1]")]
+    #[error(
+        "noise model \"{model}\": {what} = {value} is not a probability; give a number in [0, 1]"
+    )]
     InvalidNoiseRate {
         model: String,
         what: String,
