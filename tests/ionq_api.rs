@@ -296,23 +296,24 @@ fn server_errors_then_success_and_exhausted_retries() {
 fn timeouts_are_typed_and_idempotent_requests_retry() {
     let emu = emulator();
     let mut config = fast_config(&emu, ApiVersion::V0_4);
-    config.request_timeout = Duration::from_millis(300);
+    config.request_timeout = Duration::from_millis(500);
     let client = IonqClient::new(ApiKey::new(KEY).unwrap(), config).unwrap();
     let c = native_circuit();
     let job = JobSpec::new(
         "simulator",
         IonqInput::from_circuit(&c, "simulator").unwrap(),
     );
-    let id = client.submit(&job).unwrap();
+    // Submitted by the patient client: a loaded machine must not time this one out.
+    let id = self::client(&emu, ApiVersion::V0_4).submit(&job).unwrap();
 
     // A GET delayed past the timeout is retried and then succeeds.
-    emu.inject(Fault::Delay(Duration::from_millis(800)), 1);
+    emu.inject(Fault::Delay(Duration::from_millis(1500)), 1);
     let start = Instant::now();
     assert_eq!(client.wait(&id).unwrap().id, id);
-    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert!(start.elapsed() >= Duration::from_millis(500));
 
     // A POST delayed past the timeout is a typed timeout, not retried (the job may exist).
-    emu.inject(Fault::Delay(Duration::from_millis(800)), 1);
+    emu.inject(Fault::Delay(Duration::from_millis(1500)), 1);
     let before = emu.requests();
     match client.submit(&job) {
         Err(Error::IonqTimeout { what, hint, .. }) => {
@@ -324,13 +325,13 @@ fn timeouts_are_typed_and_idempotent_requests_retry() {
     assert_eq!(emu.requests(), before + 1);
 
     // Every attempt timing out: a typed timeout after max_attempts.
-    emu.inject(Fault::Delay(Duration::from_millis(800)), 4);
+    emu.inject(Fault::Delay(Duration::from_millis(1500)), 4);
     assert!(matches!(client.job(&id), Err(Error::IonqTimeout { .. })));
 }
 
 #[test]
 fn canceled_jobs_have_no_results() {
-    let emu = emulator_with(Duration::from_millis(300));
+    let emu = emulator_with(Duration::from_millis(500));
     let client = client(&emu, ApiVersion::V0_4);
     let c = native_circuit();
     let job = JobSpec::new(
@@ -338,7 +339,7 @@ fn canceled_jobs_have_no_results() {
         IonqInput::from_circuit(&c, "simulator").unwrap(),
     );
     let id = client.submit(&job).unwrap();
-    assert_eq!(client.job(&id).unwrap().status, JobStatus::Submitted);
+    assert!(!client.job(&id).unwrap().status.is_terminal());
     assert_eq!(client.cancel(&id).unwrap(), JobStatus::Canceled);
     // Past every stage delay, the job stays canceled.
     std::thread::sleep(Duration::from_millis(1000));
@@ -554,4 +555,50 @@ fn executor_applies_the_preparation_hook() {
         bind_fixed(&c, &Parameters::default()),
         Err(Error::MissingParameter { .. })
     ));
+}
+
+#[test]
+fn ideal_runner_is_exact_when_narrow_sampled_when_wide_and_refuses_noise() {
+    use butterfly_mps::ionq::emulator::{IdealRunner, JobRunner, EXACT_QUBIT_LIMIT};
+    let runner = IdealRunner;
+    let c = native_circuit();
+    let exact = runner.run(&c, None, None, 1).unwrap();
+    for (i, e) in exact_probabilities(&c).iter().enumerate() {
+        assert!((exact.get(i as u64) - e).abs() < 1e-12);
+    }
+    // The same seed gives the same samples.
+    let a = runner.run(&c, Some(200), None, 5).unwrap();
+    assert_eq!(a, runner.run(&c, Some(200), None, 5).unwrap());
+    // Past the state-vector limit: MPS sampling; GPi on qubits 0 and 25 of 26 is exact
+    // in every shot (index 2^0 + 2^25).
+    let n = EXACT_QUBIT_LIMIT + 2;
+    let mut wide = Circuit::new(n);
+    wide.push(Gate::Gpi {
+        qubit: 0,
+        phase: f(0.0),
+    })
+    .unwrap();
+    wide.push(Gate::Gpi {
+        qubit: n - 1,
+        phase: f(0.2),
+    })
+    .unwrap();
+    let p = runner.run(&wide, Some(50), None, 3).unwrap();
+    assert_eq!(
+        p.iter().collect::<Vec<_>>(),
+        vec![(1 + (1u64 << (n - 1)), 1.0)]
+    );
+    assert!(matches!(
+        runner.run(&wide, None, None, 3),
+        Err(Error::InvalidInput(_))
+    ));
+    // Noise models other than ideal are not in this build.
+    let aria = NoiseRequest::new("aria-1", None);
+    assert!(matches!(
+        runner.run(&c, Some(10), Some(&aria), 1),
+        Err(Error::IonqNoiseModelUnavailable { .. })
+    ));
+    assert!(runner
+        .check(Some(&NoiseRequest::new("ideal", Some(1))))
+        .is_ok());
 }

@@ -17,6 +17,8 @@ const NATIVE: &str = r#"{"qubits": 3, "ops": [
 struct EmulatorProcess {
     child: Child,
     base: String,
+    // Kept open for the child's lifetime, so its stdout never hits a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Drop for EmulatorProcess {
@@ -34,9 +36,8 @@ fn start_emulator(key: &str) -> EmulatorProcess {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let addr = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -45,6 +46,7 @@ fn start_emulator(key: &str) -> EmulatorProcess {
     EmulatorProcess {
         child,
         base: format!("{addr}/v0.4"),
+        _stdout: stdout,
     }
 }
 

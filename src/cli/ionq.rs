@@ -8,6 +8,7 @@ use butterfly_mps::ionq::format::{
     ApiVersion, IonqInput, JobInfo, JobSpec, NoiseRequest, Probabilities,
 };
 use butterfly_mps::{Error, Result};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -215,20 +216,22 @@ pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
     config.stage_delay = Duration::from_millis(args.stage_delay_ms);
     let any_key = config.api_key.is_none();
     let emu = Emulator::start(config)?;
-    println!(
-        "IonQ-compatible emulator listening on http://{} (API v0.4 at {}, v0.3 at {})",
+    // Write errors are ignored: a closed stdout (a parent that read the address and
+    // went away) must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
+        "IonQ-compatible emulator listening on http://{} (API v0.4 at {}, v0.3 at {})\nThe offline stand-in for IonQ's cloud, not a model of hardware: ideal simulation on this machine; {}. Ctrl-C stops it.",
         emu.addr(),
         emu.base_url(ApiVersion::V0_4),
-        emu.base_url(ApiVersion::V0_3)
-    );
-    println!(
-        "The offline stand-in for IonQ's cloud, not a model of hardware: ideal simulation on this machine; {}. Ctrl-C stops it.",
+        emu.base_url(ApiVersion::V0_3),
         if any_key {
             "any API key is accepted"
         } else {
             "the given API key is required"
         }
     );
+    let _ = out.flush();
     emu.serve_forever();
     Ok(())
 }
