@@ -28,6 +28,7 @@
 pub mod bench;
 pub mod bits;
 pub mod circuit;
+pub mod compile;
 pub mod data;
 pub mod error;
 pub mod io;
@@ -35,6 +36,7 @@ pub mod linalg;
 pub mod report;
 pub mod sim;
 pub mod train;
+pub mod validate;
 
 pub use bits::BitString;
 pub use error::{Error, Result};

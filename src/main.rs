@@ -28,6 +28,12 @@ enum Command {
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
+    /// Compile a circuit to IonQ natives (aria: MS + GPi/GPi2, forte: ZZ + GPi/GPi2) or
+    /// the QIS gate set; write circuit JSON / OpenQASM 2.0 and print counts and depth.
+    Compile(cli::compile::Args),
+    /// Check compiled circuits (or a trained model's, on random inputs) against their
+    /// source by exact simulation: state fidelity and total variation distance.
+    Validate(Box<cli::validate::Args>),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +44,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Bench(target) => cli::bench::run(target),
         Command::Train(args) => cli::train::run(*args),
+        Command::Compile(args) => cli::compile::run(args),
+        Command::Validate(args) => cli::validate::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

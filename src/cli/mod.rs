@@ -2,9 +2,11 @@
 
 pub mod bench;
 pub mod butterfly;
+pub mod compile;
 pub mod demo;
 pub mod simulate;
 pub mod train;
+pub mod validate;
 
 use butterfly_mps::Result;
 use serde::Serialize;
