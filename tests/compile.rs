@@ -21,7 +21,11 @@ const TARGETS: [Target; 3] = [Target::Aria, Target::Forte, Target::Qis];
 fn unitary(c: &Circuit) -> Vec<Vec<C64>> {
     let dim = 1usize << c.qubits;
     let mut u: Vec<Vec<C64>> = (0..dim)
-        .map(|r| (0..dim).map(|k| C64::new((r == k) as u8 as f64, 0.0)).collect())
+        .map(|r| {
+            (0..dim)
+                .map(|k| C64::new((r == k) as u8 as f64, 0.0))
+                .collect()
+        })
         .collect();
     for g in c.bind_defaults().unwrap() {
         let m = common::full_matrix(c.qubits, &g);
@@ -68,8 +72,25 @@ fn one_gate(n: usize, g: Gate) -> Circuit {
 fn rbs_compiles_to_the_rbs_matrix_in_every_folding_branch() {
     use std::f64::consts::PI;
     let angles = [
-        -7.0, -3.0 * PI, -2.0, -PI / 2.0, -0.3, -1e-13, 0.0, 1e-3, 0.3, PI / 2.0, 1.9, 3.0,
-        PI, 2.0 * PI, 3.0 * PI, 4.0, 5.5, 7.0 * PI / 4.0, 100.0,
+        -7.0,
+        -3.0 * PI,
+        -2.0,
+        -PI / 2.0,
+        -0.3,
+        -1e-13,
+        0.0,
+        1e-3,
+        0.3,
+        PI / 2.0,
+        1.9,
+        3.0,
+        PI,
+        2.0 * PI,
+        3.0 * PI,
+        4.0,
+        5.5,
+        7.0 * PI / 4.0,
+        100.0,
     ];
     for theta in angles {
         let c = one_gate(
@@ -104,10 +125,14 @@ fn rbs_compiles_to_the_rbs_matrix_in_every_folding_branch() {
 }
 
 fn random_unitary1(rng: &mut impl Rng) -> Mat2 {
-    let (a, b, c, d): (f64, f64, f64, f64) = (rng.random(), rng.random(), rng.random(), rng.random());
+    let (a, b, c, d): (f64, f64, f64, f64) =
+        (rng.random(), rng.random(), rng.random(), rng.random());
     let (s, co) = (std::f64::consts::PI * a).sin_cos();
     let e = |x: f64| C64::from_polar(1.0, std::f64::consts::TAU * x);
-    [[e(b) * co, -e(c) * s], [e(d) * s, e(b).conj() * e(c) * e(d) * co]]
+    [
+        [e(b) * co, -e(c) * s],
+        [e(d) * s, e(b).conj() * e(c) * e(d) * co],
+    ]
 }
 
 #[test]
@@ -116,10 +141,22 @@ fn every_ir_gate_compiles_and_matches_its_matrix() {
     for round in 0..8 {
         let mut r = || Param::Fixed(rng.random_range(-10.0..10.0));
         let gates = vec![
-            Gate::Rbs { qubits: [2, 0], theta: r() },
-            Gate::Rx { qubit: 1, theta: r() },
-            Gate::Ry { qubit: 0, theta: r() },
-            Gate::Rz { qubit: 2, theta: r() },
+            Gate::Rbs {
+                qubits: [2, 0],
+                theta: r(),
+            },
+            Gate::Rx {
+                qubit: 1,
+                theta: r(),
+            },
+            Gate::Ry {
+                qubit: 0,
+                theta: r(),
+            },
+            Gate::Rz {
+                qubit: 2,
+                theta: r(),
+            },
             Gate::X { qubit: 1 },
             Gate::Z { qubit: 0 },
             Gate::H { qubit: 2 },
@@ -127,10 +164,23 @@ fn every_ir_gate_compiles_and_matches_its_matrix() {
             Gate::Cnot { qubits: [0, 1] },
             Gate::Cnot { qubits: [2, 0] },
             Gate::Swap { qubits: [1, 0] },
-            Gate::Gpi { qubit: 0, phase: r() },
-            Gate::Gpi2 { qubit: 1, phase: r() },
-            Gate::Ms { qubits: [0, 2], phases: [r(), r()], angle: r() },
-            Gate::Zz { qubits: [2, 1], angle: r() },
+            Gate::Gpi {
+                qubit: 0,
+                phase: r(),
+            },
+            Gate::Gpi2 {
+                qubit: 1,
+                phase: r(),
+            },
+            Gate::Ms {
+                qubits: [0, 2],
+                phases: [r(), r()],
+                angle: r(),
+            },
+            Gate::Zz {
+                qubits: [2, 1],
+                angle: r(),
+            },
         ];
         let mut all = Circuit::new(3);
         for g in gates {
@@ -144,7 +194,13 @@ fn every_ir_gate_compiles_and_matches_its_matrix() {
             all.push(g).unwrap();
         }
         let m = random_unitary1(&mut rng);
-        let c = one_gate(3, Gate::Unitary1 { qubit: 1, matrix: m });
+        let c = one_gate(
+            3,
+            Gate::Unitary1 {
+                qubit: 1,
+                matrix: m,
+            },
+        );
         for target in TARGETS {
             let d = distance_up_to_phase(&unitary(&compiled(&c, target)), &unitary(&c));
             assert!(d < 1e-12, "unitary1 on {target}: {d:e}");
@@ -165,7 +221,11 @@ fn a_generic_unitary2_is_a_typed_error_naming_the_op() {
     }
     let mut c = Circuit::new(2);
     c.push(Gate::H { qubit: 0 }).unwrap();
-    c.push(Gate::Unitary2 { qubits: [0, 1], matrix: m }).unwrap();
+    c.push(Gate::Unitary2 {
+        qubits: [0, 1],
+        matrix: m,
+    })
+    .unwrap();
     for target in TARGETS {
         match compile(&c, &c.parameters, target, &CompileOptions::default()) {
             Err(Error::CannotCompile { op: 1, gate, .. }) => assert_eq!(gate, "unitary2"),
@@ -180,7 +240,9 @@ fn a_generic_unitary2_is_a_typed_error_naming_the_op() {
 fn natives_only_and_every_parameter_in_the_api_range() {
     use butterfly_mps::circuit::loaders::Loader;
     use butterfly_mps::circuit::ButterflyWorkload;
-    let c = ButterflyWorkload::full(16, Loader::UnaryTree, 3).build().unwrap();
+    let c = ButterflyWorkload::full(16, Loader::UnaryTree, 3)
+        .build()
+        .unwrap();
     for target in [Target::Aria, Target::Forte] {
         let out = compile(&c, &c.parameters, target, &CompileOptions::default()).unwrap();
         check_target(&out.circuit, target).unwrap();
@@ -190,7 +252,9 @@ fn natives_only_and_every_parameter_in_the_api_range() {
         assert!(!names.contains_key(if target == Target::Aria { "zz" } else { "ms" }));
         for g in &out.circuit.ops {
             for (name, p) in g.params() {
-                let Param::Fixed(v) = *p else { panic!("unbound {name}") };
+                let Param::Fixed(v) = *p else {
+                    panic!("unbound {name}")
+                };
                 if name == "angle" {
                     assert!(v > 0.0 && v <= 0.25, "{g:?}");
                 } else {
@@ -207,7 +271,10 @@ fn natives_only_and_every_parameter_in_the_api_range() {
         angle: Param::Fixed(0.3),
     })
     .unwrap();
-    assert!(matches!(check_target(&bad, Target::Forte), Err(Error::CannotCompile { op: 0, .. })));
+    assert!(matches!(
+        check_target(&bad, Target::Forte),
+        Err(Error::CannotCompile { op: 0, .. })
+    ));
     let e = check_target(&bad, Target::Aria).unwrap_err().to_string();
     assert!(e.contains("outside the API range"), "{e}");
 }
@@ -219,16 +286,43 @@ fn merging_and_identity_removal_reduce_counts_and_keep_the_state() {
         Gate::X { qubit: 0 },
         Gate::H { qubit: 1 },
         Gate::H { qubit: 1 }, // H·H = 1
-        Gate::Rz { qubit: 0, theta: Param::Fixed(0.7) },
-        Gate::Rz { qubit: 0, theta: Param::Fixed(-0.7) },
-        Gate::Ry { qubit: 0, theta: Param::Fixed(0.4) },
-        Gate::Rx { qubit: 0, theta: Param::Fixed(0.3) },
-        Gate::Rz { qubit: 0, theta: Param::Fixed(1.1) },
-        Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.0) },
-        Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(2.0 * std::f64::consts::PI) },
-        Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.5) },
+        Gate::Rz {
+            qubit: 0,
+            theta: Param::Fixed(0.7),
+        },
+        Gate::Rz {
+            qubit: 0,
+            theta: Param::Fixed(-0.7),
+        },
+        Gate::Ry {
+            qubit: 0,
+            theta: Param::Fixed(0.4),
+        },
+        Gate::Rx {
+            qubit: 0,
+            theta: Param::Fixed(0.3),
+        },
+        Gate::Rz {
+            qubit: 0,
+            theta: Param::Fixed(1.1),
+        },
+        Gate::Rbs {
+            qubits: [0, 1],
+            theta: Param::Fixed(0.0),
+        },
+        Gate::Rbs {
+            qubits: [0, 1],
+            theta: Param::Fixed(2.0 * std::f64::consts::PI),
+        },
+        Gate::Rbs {
+            qubits: [0, 1],
+            theta: Param::Fixed(0.5),
+        },
         Gate::Z { qubit: 1 },
-        Gate::Rz { qubit: 1, theta: Param::Fixed(0.2) },
+        Gate::Rz {
+            qubit: 1,
+            theta: Param::Fixed(0.2),
+        },
     ] {
         c.push(g).unwrap();
     }
@@ -244,11 +338,20 @@ fn merging_and_identity_removal_reduce_counts_and_keep_the_state() {
             .iter()
             .map(|g| {
                 let single = one_gate(2, g.clone());
-                let o = compile(&single, &single.parameters, target, &CompileOptions::default());
+                let o = compile(
+                    &single,
+                    &single.parameters,
+                    target,
+                    &CompileOptions::default(),
+                );
                 o.unwrap().report.compiled.one_qubit
             })
             .sum();
-        assert!(s.one_qubit < separate / 2, "{target}: {} merged vs {separate}", s.one_qubit);
+        assert!(
+            s.one_qubit < separate / 2,
+            "{target}: {} merged vs {separate}",
+            s.one_qubit
+        );
         if target == Target::Aria {
             assert!(s.one_qubit < source.one_qubit, "{target}: {s:?}");
         }
@@ -260,12 +363,21 @@ fn merging_and_identity_removal_reduce_counts_and_keep_the_state() {
     }
     // An identity circuit compiles to nothing.
     let mut id = Circuit::new(1);
-    for g in [Gate::H { qubit: 0 }, Gate::Z { qubit: 0 }, Gate::H { qubit: 0 }, Gate::X { qubit: 0 }] {
+    for g in [
+        Gate::H { qubit: 0 },
+        Gate::Z { qubit: 0 },
+        Gate::H { qubit: 0 },
+        Gate::X { qubit: 0 },
+    ] {
         id.push(g).unwrap();
     }
     for target in TARGETS {
         let out = compile(&id, &id.parameters, target, &CompileOptions::default()).unwrap();
-        assert!(out.circuit.ops.is_empty(), "{target}: {:?}", out.circuit.ops);
+        assert!(
+            out.circuit.ops.is_empty(),
+            "{target}: {:?}",
+            out.circuit.ops
+        );
     }
 }
 
@@ -278,11 +390,25 @@ fn fidelity(a: &[C64], b: &[C64]) -> f64 {
 fn dropping_the_trailing_frames_keeps_probabilities_not_the_state() {
     let mut c = Circuit::new(2);
     c.push(Gate::H { qubit: 0 }).unwrap();
-    c.push(Gate::Rz { qubit: 0, theta: Param::Fixed(0.9) }).unwrap();
-    c.push(Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.3) }).unwrap();
-    c.push(Gate::Rz { qubit: 1, theta: Param::Fixed(-1.3) }).unwrap();
+    c.push(Gate::Rz {
+        qubit: 0,
+        theta: Param::Fixed(0.9),
+    })
+    .unwrap();
+    c.push(Gate::Rbs {
+        qubits: [0, 1],
+        theta: Param::Fixed(0.3),
+    })
+    .unwrap();
+    c.push(Gate::Rz {
+        qubit: 1,
+        theta: Param::Fixed(-1.3),
+    })
+    .unwrap();
     let reference = common::reference_state(&c);
-    let opts = CompileOptions { trailing_z: TrailingZ::Drop };
+    let opts = CompileOptions {
+        trailing_z: TrailingZ::Drop,
+    };
     for target in [Target::Aria, Target::Forte] {
         let out = compile(&c, &c.parameters, target, &opts).unwrap();
         assert!(!out.dropped_frames.is_empty());
@@ -306,24 +432,48 @@ fn dropping_the_trailing_frames_keeps_probabilities_not_the_state() {
 fn report_on_a_known_small_circuit() {
     let mut c = Circuit::new(2);
     c.push(Gate::X { qubit: 0 }).unwrap();
-    c.push(Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.4) }).unwrap();
+    c.push(Gate::Rbs {
+        qubits: [0, 1],
+        theta: Param::Fixed(0.4),
+    })
+    .unwrap();
     let aria = compile(&c, &c.parameters, Target::Aria, &CompileOptions::default()).unwrap();
     let r = &aria.report;
-    assert_eq!((r.source.one_qubit, r.source.two_qubit, r.source.depth), (1, 1, 2));
-    assert_eq!((r.compiled.one_qubit, r.compiled.two_qubit, r.compiled.depth), (1, 2, 3));
+    assert_eq!(
+        (r.source.one_qubit, r.source.two_qubit, r.source.depth),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        (r.compiled.one_qubit, r.compiled.two_qubit, r.compiled.depth),
+        (1, 2, 3)
+    );
     assert_eq!(r.compiled.two_qubit_depth, 2);
     let a = 0.4 / std::f64::consts::TAU;
     assert_eq!(
         aria.circuit.ops,
         vec![
-            Gate::Gpi { qubit: 0, phase: Param::Fixed(0.0) },
-            Gate::Ms { qubits: [0, 1], phases: [Param::Fixed(0.0), Param::Fixed(0.25)], angle: Param::Fixed(a) },
-            Gate::Ms { qubits: [0, 1], phases: [Param::Fixed(0.75), Param::Fixed(0.0)], angle: Param::Fixed(a) },
+            Gate::Gpi {
+                qubit: 0,
+                phase: Param::Fixed(0.0)
+            },
+            Gate::Ms {
+                qubits: [0, 1],
+                phases: [Param::Fixed(0.0), Param::Fixed(0.25)],
+                angle: Param::Fixed(a)
+            },
+            Gate::Ms {
+                qubits: [0, 1],
+                phases: [Param::Fixed(0.75), Param::Fixed(0.0)],
+                angle: Param::Fixed(a)
+            },
         ]
     );
     let forte = compile(&c, &c.parameters, Target::Forte, &CompileOptions::default()).unwrap();
     let f = &forte.report.compiled;
-    assert_eq!((f.one_qubit, f.two_qubit, f.depth, f.two_qubit_depth), (10, 2, 7, 2));
+    assert_eq!(
+        (f.one_qubit, f.two_qubit, f.depth, f.two_qubit_depth),
+        (10, 2, 7, 2)
+    );
     let text = format!("{}", forte.report);
     assert!(text.contains("target forte"), "{text}");
 }
@@ -332,7 +482,11 @@ fn report_on_a_known_small_circuit() {
 fn qasm_of_a_small_circuit_is_pinned_and_well_formed() {
     let mut c = Circuit::new(2);
     c.push(Gate::X { qubit: 0 }).unwrap();
-    c.push(Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.4) }).unwrap();
+    c.push(Gate::Rbs {
+        qubits: [0, 1],
+        theta: Param::Fixed(0.4),
+    })
+    .unwrap();
     let aria = compile(&c, &c.parameters, Target::Aria, &CompileOptions::default()).unwrap();
     let text = to_qasm(&aria.circuit, &aria.circuit.parameters).unwrap();
     let expected = "OPENQASM 2.0;
@@ -357,7 +511,11 @@ measure q -> c;
         .collect();
     for qis in [Target::Qis, Target::Forte] {
         let out = compile(&c, &c.parameters, qis, &CompileOptions::default()).unwrap();
-        check_qasm(&to_qasm(&out.circuit, &out.circuit.parameters).unwrap(), 2, &mut defined.clone());
+        check_qasm(
+            &to_qasm(&out.circuit, &out.circuit.parameters).unwrap(),
+            2,
+            &mut defined.clone(),
+        );
     }
     check_qasm(&text, 2, &mut defined);
     // The uncompiled circuit exports too (rbs defined through ms).
@@ -375,12 +533,21 @@ fn check_qasm(text: &str, n: usize, defined: &mut Vec<String>) {
             continue;
         }
         assert!(line.ends_with(';') || line.ends_with('}'), "{line}");
-        let word: String = line.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let word: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         if word == "gate" {
-            let name: String = line[5..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let name: String = line[5..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             let body = &line[line.find('{').unwrap() + 1..line.rfind('}').unwrap()];
             for stmt in body.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                let g: String = stmt.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                let g: String = stmt
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
                 assert!(defined.contains(&g), "{g} used before definition in {line}");
             }
             defined.push(name);
@@ -411,7 +578,11 @@ fn unknown_targets_are_typed_errors() {
 #[test]
 fn unbound_slots_are_bound_by_the_values_and_missing_ones_are_errors() {
     let mut c = Circuit::new(2);
-    c.push(Gate::Rbs { qubits: [0, 1], theta: Param::trainable(0) }).unwrap();
+    c.push(Gate::Rbs {
+        qubits: [0, 1],
+        theta: Param::trainable(0),
+    })
+    .unwrap();
     match compile(&c, &c.parameters, Target::Aria, &CompileOptions::default()) {
         Err(Error::MissingParameter { op: 0, slot: 0, .. }) => {}
         other => panic!("{other:?}"),

@@ -69,7 +69,10 @@ pub fn run(args: Args) -> Result<()> {
             "out": args.out,
             "qasm": args.qasm,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("serialisable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serialisable")
+        );
     } else {
         print!("{}", compiled.report);
         if !compiled.dropped_frames.is_empty() {

@@ -35,8 +35,8 @@ pub struct Args {
     /// Seed of the random inputs (--model).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Engine: auto (state vector ≤ 24 qubits, else subspace for weight-preserving
-    /// sources, else MPS), statevector, subspace or mps.
+    /// Engine: auto (subspace for weight-preserving sources, else state vector up to 24
+    /// qubits, else MPS), statevector, subspace or mps.
     #[arg(long, default_value = "auto")]
     engine: String,
     /// MPS bond cap χ (engine mps).
@@ -94,12 +94,15 @@ pub fn run(args: Args) -> Result<()> {
             args.min_fidelity
         )));
     }
-    let target = args.target.as_deref().map(str::parse::<Target>).transpose()?;
+    let target = args
+        .target
+        .as_deref()
+        .map(str::parse::<Target>)
+        .transpose()?;
     let fidelities: Vec<f64>;
     if let Some(path) = &args.model {
-        let target = target.ok_or_else(|| {
-            Error::InvalidInput("--model needs --target aria|forte|qis".into())
-        })?;
+        let target = target
+            .ok_or_else(|| Error::InvalidInput("--model needs --target aria|forte|qis".into()))?;
         let model = HybridModel::load(path)?;
         let bar = if args.json {
             ProgressBar::hidden()
@@ -116,7 +119,10 @@ pub fn run(args: Args) -> Result<()> {
         bar.finish_and_clear();
         fidelities = v.inputs.iter().map(|r| r.comparison.fidelity).collect();
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&v).expect("serialisable"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).expect("serialisable")
+            );
         } else {
             println!(
                 "model {}: {} qubits, target {target}, {} random inputs (seed {})",
@@ -163,7 +169,10 @@ pub fn run(args: Args) -> Result<()> {
         fidelities = vec![cmp.fidelity];
         if args.json {
             let doc = serde_json::json!({"report": report, "comparison": cmp});
-            println!("{}", serde_json::to_string_pretty(&doc).expect("serialisable"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("serialisable")
+            );
         } else {
             if let Some(r) = &report {
                 print!("{r}");

@@ -112,10 +112,15 @@ impl FromStr for Target {
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "aria" | "aria-1" | "aria-2" | "qpu.aria-1" | "qpu.aria-2" => Ok(Target::Aria),
-            "forte" | "forte-1" | "forte-enterprise-1" | "qpu.forte-1"
+            "forte"
+            | "forte-1"
+            | "forte-enterprise-1"
+            | "qpu.forte-1"
             | "qpu.forte-enterprise-1" => Ok(Target::Forte),
             "qis" => Ok(Target::Qis),
-            _ => Err(Error::UnknownTarget { name: s.to_string() }),
+            _ => Err(Error::UnknownTarget {
+                name: s.to_string(),
+            }),
         }
     }
 }
@@ -357,7 +362,10 @@ impl Lowering {
         let p = |param: &Param| values.resolve(param, op, gate.name());
         let eq = Axis::Equator;
         match gate {
-            Gate::Rbs { qubits: [a, b], theta } if self.target == Target::Qis => {
+            Gate::Rbs {
+                qubits: [a, b],
+                theta,
+            } if self.target == Target::Qis => {
                 // RBS(θ) = (H⊗H)·CZ·(RY(θ)⊗RY(−θ))·CZ·(H⊗H): two CZ instead of four CNOT.
                 let theta = p(theta)?;
                 let k = (theta / PI).round();
@@ -383,7 +391,10 @@ impl Lowering {
                 self.one(a, &h);
                 self.one(b, &h);
             }
-            Gate::Rbs { qubits: [a, b], theta } => {
+            Gate::Rbs {
+                qubits: [a, b],
+                theta,
+            } => {
                 let t = p(theta)? / TAU;
                 self.interaction(*a, *b, [eq(0.0), eq(0.25)], t)?;
                 self.interaction(*a, *b, [eq(0.75), eq(0.0)], t)?;
@@ -396,7 +407,10 @@ impl Lowering {
                 let axes = [eq(p(&phases[0])?), eq(p(&phases[1])?)];
                 self.interaction(*a, *b, axes, p(angle)?)?;
             }
-            Gate::Zz { qubits: [a, b], angle } => {
+            Gate::Zz {
+                qubits: [a, b],
+                angle,
+            } => {
                 self.interaction(*a, *b, [Axis::Z, Axis::Z], p(angle)?)?;
             }
             Gate::Cz { qubits: [a, b] } if self.target == Target::Qis => {
@@ -528,7 +542,9 @@ pub fn check_target(circuit: &Circuit, target: Target) -> Result<()> {
         }
         for (name, param) in gate.params() {
             let Param::Fixed(v) = *param else {
-                return bad(format!("parameter `{name}` is a slot; compiled circuits are bound"));
+                return bad(format!(
+                    "parameter `{name}` is a slot; compiled circuits are bound"
+                ));
             };
             let in_range = match (gate, name) {
                 (Gate::Ms { .. } | Gate::Zz { .. }, "angle") => v > 0.0 && v <= 0.25,

@@ -51,7 +51,9 @@ pub fn to_qasm(circuit: &Circuit, values: &Parameters) -> Result<String> {
     let zz = uses("zz") || ms;
     let mut out = String::from("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n");
     if uses("gpi") || uses("gpi2") || ms || zz {
-        out.push_str("// IonQ native gates, phases and angles in turns (exact up to global phase)\n");
+        out.push_str(
+            "// IonQ native gates, phases and angles in turns (exact up to global phase)\n",
+        );
     }
     for (used, def) in [
         (uses("gpi"), GPI),
@@ -130,7 +132,9 @@ pub fn to_qasm(circuit: &Circuit, values: &Parameters) -> Result<String> {
 mod tests {
     //! The gate definitions' math, rebuilt from the same qelib1 gates.
     use super::super::mat::{distance_up_to_phase, kron, mul2, mul4};
-    use crate::circuit::gate::{gpi2_matrix, gpi_matrix, ms_matrix, rbs_matrix, rz_matrix, zz_matrix};
+    use crate::circuit::gate::{
+        gpi2_matrix, gpi_matrix, ms_matrix, rbs_matrix, rz_matrix, zz_matrix,
+    };
     use crate::circuit::Mat2;
     use num_complex::Complex64 as C64;
     use std::f64::consts::PI;
@@ -161,7 +165,10 @@ mod tests {
         for &(p0, p1, t) in &[(0.0, 0.25, 0.1), (0.37, 0.81, 0.25), (0.9, 0.05, 0.013)] {
             let a = 2.0 * PI * p0;
             assert!(distance_up_to_phase(&u3(PI, a, PI - a), &gpi_matrix(p0)) < 1e-14);
-            assert!(distance_up_to_phase(&u3(PI / 2.0, a - PI / 2.0, PI / 2.0 - a), &gpi2_matrix(p0)) < 1e-14);
+            assert!(
+                distance_up_to_phase(&u3(PI / 2.0, a - PI / 2.0, PI / 2.0 - a), &gpi2_matrix(p0))
+                    < 1e-14
+            );
             let zz = mul4(&cx, &mul4(&kron(&id, &rz_matrix(2.0 * PI * t)), &cx));
             assert!(distance_up_to_phase(&zz, &zz_matrix(t)) < 1e-14);
             let (b0, b1) = (2.0 * PI * p0, 2.0 * PI * p1);

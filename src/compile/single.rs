@@ -58,7 +58,10 @@ pub(crate) fn fold_radians(angle: f64) -> f64 {
 /// `diag(1, e^{iδ})`.
 pub(crate) fn frame_matrix(delta: f64) -> Mat2 {
     let zero = C64::new(0.0, 0.0);
-    [[C64::new(1.0, 0.0), zero], [zero, C64::from_polar(1.0, delta)]]
+    [
+        [C64::new(1.0, 0.0), zero],
+        [zero, C64::from_polar(1.0, delta)],
+    ]
 }
 
 fn numerical(what: &str, err: f64) -> Error {
@@ -190,10 +193,14 @@ mod tests {
         for w in random_unitaries() {
             let (p, delta) = natives_with_frame(&w).unwrap();
             assert!(p.len() <= 2);
-            let v = p.iter().fold(super::super::mat::id2(), |a, g| mul2(&g.matrix(), &a));
+            let v = p
+                .iter()
+                .fold(super::super::mat::id2(), |a, g| mul2(&g.matrix(), &a));
             assert!(distance_up_to_phase(&mul2(&frame_matrix(delta), &v), &w) < 1e-12);
             let exact = natives_exact(&w).unwrap();
-            let v = exact.iter().fold(super::super::mat::id2(), |a, g| mul2(&g.matrix(), &a));
+            let v = exact
+                .iter()
+                .fold(super::super::mat::id2(), |a, g| mul2(&g.matrix(), &a));
             assert!(distance_up_to_phase(&v, &w) < 1e-12);
             let z = zyz(&w).unwrap();
             assert!(z.len() <= 3);

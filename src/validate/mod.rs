@@ -4,11 +4,11 @@
 //! `F = |<ψ_src|ψ_cmp>|²`, and the total variation distance of the measurement
 //! distributions, `TVD = ½ Σ_x |p_src(x) − p_cmp(x)|`. Engines ([`Engine::Auto`] picks):
 //!
-//! | engine | when | how |
+//! | engine | when (automatic choice, in order) | how |
 //! |---|---|---|
-//! | state vector | `n ≤ 24` | both circuits gate by gate |
-//! | subspace | `n > 24`, source preserves Hamming weight | source gate by gate; the compiled circuit fused into weight-preserving two-qubit blocks ([`fuse_blocks`]) |
-//! | MPS | otherwise | χ = `chi`, cutoff 0, `F` from the MPS overlap; TVD is not computed (only the bound `TVD ≤ √(1−F)`) and discarded weights are reported |
+//! | subspace | the source preserves Hamming weight (any n) | source gate by gate; the compiled circuit fused into weight-preserving two-qubit blocks ([`fuse_blocks`]) |
+//! | state vector | otherwise, `n ≤ 24` (also when the compiled circuit does not fuse into weight-preserving blocks, e.g. a wrong compilation) | both circuits gate by gate |
+//! | MPS | otherwise (the same fallback for `n > 24`) | χ = `chi`, cutoff 0, `F` from the MPS overlap; TVD is not computed (only the bound `TVD ≤ √(1−F)`) and discarded weights are reported (0 = exact) |
 //!
 //! ```
 //! use butterfly_mps::circuit::{loaders::Loader, Butterfly, LayerOrdering};
@@ -53,7 +53,7 @@ pub const STATEVECTOR_MAX_QUBITS: usize = 24;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Engine {
-    /// State vector up to 24 qubits, then subspace if the source preserves weight, else MPS.
+    /// Subspace if the source preserves weight, else state vector up to 24 qubits, else MPS.
     #[default]
     Auto,
     /// Dense state vector.
@@ -141,13 +141,25 @@ pub fn compare(
         Truncation::new(0, 0.0)?;
     }
     let n = source.qubits;
+    let small = n <= STATEVECTOR_MAX_QUBITS;
     let engine = match options.engine {
-        Engine::Auto if n <= STATEVECTOR_MAX_QUBITS => Engine::StateVector,
         Engine::Auto => {
             let mut s = SubspaceState::new(n);
             match s.run(source, source_values) {
-                Ok(()) => return compare_subspace(s, compiled, compiled_values),
-                Err(Error::NotWeightPreserving { .. }) => Engine::Mps,
+                Ok(()) => match compare_subspace(s, compiled, compiled_values) {
+                    // Not fusable (e.g. a wrong compilation): the general engines still
+                    // give a number.
+                    Err(Error::UnfusableBlock { .. }) if small => Engine::StateVector,
+                    Err(Error::UnfusableBlock { .. }) => Engine::Mps,
+                    other => return other,
+                },
+                Err(Error::NotWeightPreserving { .. } | Error::SubspaceTooLarge { .. }) => {
+                    if small {
+                        Engine::StateVector
+                    } else {
+                        Engine::Mps
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -290,9 +302,7 @@ pub fn validate_model(
     mut on_input: impl FnMut(usize),
 ) -> Result<ModelValidation> {
     if inputs == 0 {
-        return Err(Error::InvalidInput(
-            "--inputs must be at least 1".into(),
-        ));
+        return Err(Error::InvalidInput("--inputs must be at least 1".into()));
     }
     let circuit = model.circuit()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
