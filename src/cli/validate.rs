@@ -182,7 +182,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let failed = fidelities
         .iter()
-        .filter(|&&f| !(f >= args.min_fidelity))
+        .filter(|&&f| f.is_nan() || f < args.min_fidelity)
         .count();
     if failed > 0 {
         return Err(Error::ValidationFailed {

@@ -28,19 +28,25 @@
 //! synthesised when a two-qubit gate (or the end) needs that qubit, so runs of adjacent
 //! single-qubit gates merge and identities vanish.
 //!
-//! # Virtual Z
-//! IonQ natives have no Z rotation. The compiler keeps a per-qubit frame
-//! `D_q = diag(1, e^{iδ_q})` with `true state = (⊗ D_q) · (emitted circuit)`; a gate `G`
-//! is emitted as `D† G D`, which for `GPi`, `GPi2` and `MS` is the same gate with each
-//! phase lowered by `δ_q/2π`, and `ZZ` commutes with it. Pending single-qubit unitaries
-//! `W` are synthesised as `W·D = D'·V` (`V` at most two GPi2 or one GPi) and the frame
-//! becomes `D'`. At the end the frames are **emitted** by default as two `GPi` per
-//! qubit (`σ_0·σ_φ ∝ diag(1, e^{4πiφ})`), so the compiled circuit prepares exactly the
-//! source state up to a global phase, which is what [`crate::validate`] checks. With
-//! [`TrailingZ::Drop`] they are left out: measurement probabilities are unchanged (a
-//! diagonal phase before a computational-basis measurement) but the state differs by
-//! that diagonal phase, so its state fidelity is not 1 (the [`Compiled::dropped_frames`]
-//! say by how much).
+//! # Virtual Z (and virtual π turns)
+//! IonQ natives have no Z rotation. The compiler keeps a per-qubit *frame* `F_q`, a
+//! diagonal or anti-diagonal unitary (a Z rotation, possibly times a π turn `σ_φ`), with
+//! `true state = (⊗ F_q) · (emitted circuit)`. A gate `G` is emitted as `F† G F`: for
+//! `GPi`, `GPi2` and `MS` that is the same gate with each phase mapped by
+//! `F† σ_φ F = σ_φ'` (a diagonal frame `diag(1, e^{iδ})` lowers φ by `δ/2π`; an
+//! anti-diagonal one reflects it); `ZZ(t)` becomes `ZZ(±t)` by the frames' parity, and the
+//! compiler picks qubit a's frame so that the emitted angle is positive. Pending
+//! single-qubit unitaries `W` are synthesised as `W·F = F'·V`: `V` is nothing when `W·F`
+//! is itself diagonal or anti-diagonal (loader X gates, `σ⊗σ` from angle folding, Z
+//! rotations all cost nothing), else at most two GPi2; the frame becomes `F'`.
+//!
+//! At the end the frames are **emitted** by default (≤ 2 GPi per qubit, exactly:
+//! `σ_0·σ_φ ∝ diag(1, e^{4πiφ})`, one GPi for an anti-diagonal frame), so the compiled
+//! circuit prepares exactly the source state up to a global phase, which is what
+//! [`crate::validate`] checks. With [`TrailingZ::Drop`] only the diagonal part is left
+//! out: measurement probabilities are unchanged (a diagonal phase before a
+//! computational-basis measurement) but the state differs by that diagonal phase, so its
+//! state fidelity is not 1 (the [`Compiled::dropped_frames`] say by how much).
 //!
 //! ```
 //! use butterfly_mps::circuit::{Circuit, Gate, Param};
@@ -181,8 +187,9 @@ struct Lowering {
     target: Target,
     /// True-frame single-qubit unitary applied after everything emitted on the qubit.
     pending: Vec<Mat2>,
-    /// Virtual-Z frame δ_q (radians), native targets only.
-    frame: Vec<f64>,
+    /// Virtual frame `F_q` (a diagonal or anti-diagonal unitary), native targets only:
+    /// true state = (⊗ F_q) · emitted state.
+    frame: Vec<Mat2>,
     out: Circuit,
 }
 
@@ -191,7 +198,7 @@ impl Lowering {
         Lowering {
             target,
             pending: vec![id2(); n],
-            frame: vec![0.0; n],
+            frame: vec![id2(); n],
             out: Circuit::new(n),
         }
     }
@@ -205,8 +212,14 @@ impl Lowering {
         self.pending[q] = mul2(m, &self.pending[q]);
     }
 
-    /// Emit the pending unitary of `q` (native: keeping a Z frame; QIS: as rz/ry).
+    /// Emit the pending unitary of `q` (native: keeping a virtual frame; QIS: as rz/ry).
     fn flush(&mut self, q: usize) -> Result<()> {
+        self.flush_with_frame(q, None)
+    }
+
+    /// As [`Lowering::flush`]; on native targets `anti` asks for a frame that is
+    /// anti-diagonal (`Some(true)`) or diagonal (`Some(false)`) afterwards.
+    fn flush_with_frame(&mut self, q: usize, anti: Option<bool>) -> Result<()> {
         let w = std::mem::replace(&mut self.pending[q], id2());
         match self.target {
             Target::Qis => {
@@ -220,9 +233,22 @@ impl Lowering {
                 }
             }
             Target::Aria | Target::Forte => {
-                let wd = mul2(&w, &frame_matrix(self.frame[q]));
-                let (pulses, delta) = natives_with_frame(&wd)?;
-                self.frame[q] = delta;
+                // W·F = F'·V with F' monomial and V the pulses to emit.
+                let wf = mul2(&w, &self.frame[q]);
+                let (mut pulses, mut frame) = split_frame(&wf)?;
+                if anti.is_some_and(|want| want != is_anti_diagonal(&frame)) {
+                    // W·F = (F'·X)·(X·V): one more π turn, merged into V.
+                    let v = pulses.iter().fold(id2(), |acc, p| mul2(&p.matrix(), &acc));
+                    let xv = mul2(&pauli_x(), &v);
+                    let (p2, f2) = if is_monomial(&xv) {
+                        (vec![Native1::Gpi(0.0)], mul2(&xv, &pauli_x()))
+                    } else {
+                        split_frame(&xv)?
+                    };
+                    frame = mul2(&mul2(&frame, &pauli_x()), &f2);
+                    pulses = p2;
+                }
+                self.frame[q] = frame;
                 for p in pulses {
                     self.emit_native1(q, p)?;
                 }
@@ -318,31 +344,28 @@ impl Lowering {
                 let p0 = if negate { p0 + 0.5 } else { p0 };
                 self.flush(a)?;
                 self.flush(b)?;
-                let (d0, d1) = (self.frame[a] / TAU, self.frame[b] / TAU);
+                // F† σ_φ F = σ_φ' for a monomial F.
+                let (e0, e1) = (
+                    conjugated_phase(&self.frame[a], p0),
+                    conjugated_phase(&self.frame[b], p1),
+                );
                 self.emit(Gate::Ms {
                     qubits: [a, b],
-                    phases: [
-                        Param::Fixed(fold_turns(p0 - d0)),
-                        Param::Fixed(fold_turns(p1 - d1)),
-                    ],
+                    phases: [Param::Fixed(e0), Param::Fixed(e1)],
                     angle: Param::Fixed(t),
                 })
             }
             (Target::Forte, [Axis::Z, Axis::Z]) => {
-                // X_a ZZ(t) X_a = ZZ(-t).
-                if negate {
-                    self.one(a, &pauli_x());
-                }
-                self.flush(a)?;
+                // F† Z F = -Z for an anti-diagonal frame, so the emitted angle is
+                // ±t by the frames' parity: pick qubit a's frame to make it +t
+                // (X_a ZZ(t) X_a = ZZ(-t) is the extra π turn when needed).
                 self.flush(b)?;
+                let want = negate != is_anti_diagonal(&self.frame[b]);
+                self.flush_with_frame(a, Some(want))?;
                 self.emit(Gate::Zz {
                     qubits: [a, b],
                     angle: Param::Fixed(t),
-                })?;
-                if negate {
-                    self.one(a, &pauli_x());
-                }
-                Ok(())
+                })
             }
             (Target::Qis, [Axis::Z, Axis::Z]) => {
                 // exp(-iπ s t ZZ) = CNOT·(1 ⊗ RZ(2π s t))·CNOT.
@@ -472,22 +495,59 @@ impl Lowering {
                 (Target::Qis, _) => self.flush(q)?,
                 (_, TrailingZ::Emit) => {
                     let w = std::mem::replace(&mut self.pending[q], id2());
-                    let wd = mul2(&w, &frame_matrix(self.frame[q]));
-                    self.frame[q] = 0.0;
-                    for p in natives_exact(&wd)? {
+                    let wf = mul2(&w, &self.frame[q]);
+                    self.frame[q] = id2();
+                    for p in natives_exact(&wf)? {
                         self.emit_native1(q, p)?;
                     }
                 }
                 (_, TrailingZ::Drop) => {
-                    self.flush(q)?;
-                    if self.frame[q].abs() > ZERO_TOL {
-                        dropped.push((q, self.frame[q]));
+                    // Leave a diagonal frame: an anti-diagonal one would flip the qubit.
+                    self.flush_with_frame(q, Some(false))?;
+                    let f = self.frame[q];
+                    let delta = single::fold_radians(f[1][1].arg() - f[0][0].arg());
+                    if delta.abs() > ZERO_TOL {
+                        dropped.push((q, delta));
                     }
                 }
             }
         }
         Ok((self.out, dropped))
     }
+}
+
+fn is_anti_diagonal(m: &Mat2) -> bool {
+    m[0][0].norm() < m[0][1].norm()
+}
+
+fn is_monomial(m: &Mat2) -> bool {
+    m[0][0].norm() < ZERO_TOL || m[0][1].norm() < ZERO_TOL
+}
+
+/// `m = F·V`: `F` monomial (kept as the frame) and `V` the pulses to emit (none if `m`
+/// is monomial itself).
+fn split_frame(m: &Mat2) -> Result<(Vec<Native1>, Mat2)> {
+    if is_monomial(m) {
+        let mut f = *m;
+        // Exact zeros, so frames stay exactly monomial.
+        let zero = num_complex::Complex64::new(0.0, 0.0);
+        if is_anti_diagonal(&f) {
+            f[0][0] = zero;
+            f[1][1] = zero;
+        } else {
+            f[0][1] = zero;
+            f[1][0] = zero;
+        }
+        return Ok((vec![], f));
+    }
+    let (pulses, delta) = natives_with_frame(m)?;
+    Ok((pulses, frame_matrix(delta)))
+}
+
+/// φ' with `F† σ_φ F = σ_φ'` (F monomial), in turns in `[0, 1)`.
+fn conjugated_phase(f: &Mat2, phi: f64) -> f64 {
+    let m = mul2(&dagger2(f), &mul2(&gpi_matrix(phi), f));
+    fold_turns(m[1][0].arg() / TAU)
 }
 
 fn hadamard() -> Mat2 {

@@ -192,15 +192,15 @@ fn split_local(m: &Mat4) -> Option<(Mat4, Mat2, Mat2)> {
     };
     let mut g = mul4(&kron(&dagger(&a), &dagger(&b)), m);
     let weight = |i: usize| (i & 1) + (i >> 1);
-    for r in 0..4 {
-        for c in 0..4 {
+    for (r, row) in g.iter_mut().enumerate() {
+        for (c, entry) in row.iter_mut().enumerate() {
             if weight(r) != weight(c) {
-                if g[r][c].norm() > TOL {
+                if entry.norm() > TOL {
                     return None;
                 }
                 // Rounding residue (< TOL, i.e. < 1e-20 in fidelity): drop it so the
                 // subspace simulator's exact test accepts the block.
-                g[r][c] = C64::new(0.0, 0.0);
+                *entry = C64::new(0.0, 0.0);
             }
         }
     }
