@@ -217,6 +217,33 @@ pub enum Error {
     /// A noise model this build cannot simulate.
     #[error("noise model \"{model}\" is not available in this build (available: {available})")]
     IonqNoiseModelUnavailable { model: String, available: String },
+    // --- compiler and validation (src/compile, src/validate) ---
+    /// A compile target name that does not exist.
+    #[error("unknown compile target \"{name}\"; use aria (MS + GPi/GPi2), forte (ZZ + GPi/GPi2) or qis (rx/ry/rz/h/x/z/cnot/cz/swap)")]
+    UnknownTarget { name: String },
+    /// An op the compiler (or exporter) cannot translate.
+    #[error("op #{op} ({gate}): cannot compile: {reason}")]
+    CannotCompile {
+        op: usize,
+        gate: String,
+        reason: String,
+    },
+    /// Fusing a compiled circuit into two-qubit blocks for the subspace simulator met a
+    /// block that changes Hamming weight.
+    #[error("ops #{first_op}..=#{last_op} fuse into a block on qubits {qubits:?} that does not preserve Hamming weight, so the subspace simulator cannot check this circuit; validate with --engine statevector (n ≤ ~24) or --engine mps")]
+    UnfusableBlock {
+        qubits: Vec<usize>,
+        first_op: usize,
+        last_op: usize,
+    },
+    /// A compiled circuit does not reproduce its source closely enough.
+    #[error("validation failed: worst state fidelity {fidelity:.15} is below the threshold {min_fidelity} ({failed} of {total} inputs failed)")]
+    ValidationFailed {
+        fidelity: f64,
+        min_fidelity: f64,
+        failed: usize,
+        total: usize,
+    },
 }
 
 impl Error {

@@ -32,6 +32,7 @@
 pub mod bench;
 pub mod bits;
 pub mod circuit;
+pub mod compile;
 pub mod data;
 pub mod error;
 pub mod io;
@@ -41,6 +42,7 @@ pub mod noise;
 pub mod report;
 pub mod sim;
 pub mod train;
+pub mod validate;
 
 pub use bits::BitString;
 pub use error::{Error, Result};

@@ -41,6 +41,12 @@ enum Command {
     /// Run the local IonQ-compatible API emulator in the foreground (offline stand-in for
     /// IonQ's cloud, not a model of hardware).
     IonqEmulator(cli::ionq::EmulatorArgs),
+    /// Compile a circuit to IonQ natives (aria: MS + GPi/GPi2, forte: ZZ + GPi/GPi2) or
+    /// the QIS gate set; write circuit JSON / OpenQASM 2.0 and print counts and depth.
+    Compile(cli::compile::Args),
+    /// Check compiled circuits (or a trained model's, on random inputs) against their
+    /// source by exact simulation: state fidelity and total variation distance.
+    Validate(Box<cli::validate::Args>),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,8 @@ fn main() -> ExitCode {
         Command::Noisy(args) => cli::noisy::run(*args),
         Command::Ionq(command) => cli::ionq::run(command),
         Command::IonqEmulator(args) => cli::ionq::run_emulator(args),
+        Command::Compile(args) => cli::compile::run(args),
+        Command::Validate(args) => cli::validate::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod butterfly;
+pub mod compile;
 pub mod demo;
 pub mod executor;
 pub mod infer;
@@ -9,6 +10,7 @@ pub mod noisy;
 pub mod ionq;
 pub mod simulate;
 pub mod train;
+pub mod validate;
 
 use butterfly_mps::Result;
 use serde::Serialize;
