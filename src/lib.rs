@@ -32,8 +32,10 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod linalg;
+pub mod plot;
 pub mod report;
 pub mod sim;
+pub mod sweep;
 pub mod train;
 
 pub use bits::BitString;

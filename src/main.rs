@@ -28,6 +28,9 @@ enum Command {
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
+    /// Accuracy-vs-bond-dimension and scaling studies (resumable; CSV, JSON and plots).
+    #[command(subcommand)]
+    Sweep(cli::sweep::Target),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Bench(target) => cli::bench::run(target),
         Command::Train(args) => cli::train::run(*args),
+        Command::Sweep(target) => cli::sweep::run(target),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
