@@ -234,7 +234,7 @@ fn format_tick(v: f64, scale: Scale) -> String {
     }
     if scale == Scale::Log && !(1e-2..1e4).contains(&a) {
         format!("{v:.0e}")
-    } else if a >= 1e5 || a < 1e-3 {
+    } else if !(1e-3..1e5).contains(&a) {
         format!("{v:.1e}")
     } else {
         let s = format!("{v:.3}");

@@ -356,6 +356,21 @@ fn accuracy_sweep_writes_every_plot() {
     }
     // Depth is an axis: 2 families × 2 n × 2 depths × 2 χ.
     assert_eq!(lines(&dir.path().join("accuracy.jsonl")), 16);
+    // `sweep plot` redraws from the store without running anything.
+    let png = dir.path().join("estimate_vs_true.png");
+    std::fs::remove_file(&png).unwrap();
+    let store_before = std::fs::read(dir.path().join("accuracy.jsonl")).unwrap();
+    let o = Command::new(BFLY)
+        .args(["sweep", "plot", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+    assert_eq!(
+        std::fs::read(dir.path().join("accuracy.jsonl")).unwrap(),
+        store_before
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `bfly sweep`: accuracy-vs-χ and scaling studies (resumable, one process per point).
 
-use butterfly_mps::sweep::accuracy::run_accuracy;
+use butterfly_mps::sweep::accuracy::{replot_accuracy, run_accuracy};
 use butterfly_mps::sweep::scaling::{run_scaling, ScalingSpec};
 use butterfly_mps::sweep::worker::child_main;
 use butterfly_mps::sweep::{grid, parse_families, PointSpec};
@@ -18,6 +18,8 @@ pub enum Target {
     /// Per family, the largest n reaching a target fidelity within a time budget per point,
     /// with time and memory against n. Resumable.
     Scaling(ScalingArgs),
+    /// Redraw an accuracy sweep's tables and plots from its results file, running nothing.
+    Plot(PlotArgs),
     /// Run one point and print its record (used by the sweeps; one process per point).
     #[command(hide = true)]
     Point(PointArgs),
@@ -86,6 +88,13 @@ pub struct ScalingArgs {
 }
 
 #[derive(clap::Args)]
+pub struct PlotArgs {
+    /// The accuracy sweep's output folder.
+    #[arg(long, default_value = "results/sweeps/accuracy")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
 pub struct PointArgs {
     /// The point as JSON (a `PointSpec`).
     #[arg(long)]
@@ -137,6 +146,12 @@ pub fn run(target: Target) -> Result<()> {
             };
             let summary = run_scaling(&spec, &a.out, &exe()?)?;
             super::emit(&summary, a.json)
+        }
+        Target::Plot(a) => {
+            for path in replot_accuracy(&a.out)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
         }
         Target::Point(a) => {
             let spec: PointSpec = serde_json::from_str(&a.spec).map_err(|source| Error::Json {

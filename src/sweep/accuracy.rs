@@ -220,6 +220,28 @@ pub fn run_accuracy(
     })
 }
 
+/// Redraw the tables and plots of the accuracy store in `dir` from every record it holds,
+/// running nothing (e.g. after stopping a sweep early); returns the files written.
+pub fn replot_accuracy(dir: &Path) -> Result<Vec<PathBuf>> {
+    let files = SweepFiles {
+        dir: dir.to_path_buf(),
+        stem: "accuracy",
+    };
+    if !files.store().exists() {
+        return Err(crate::error::Error::SweepSpec(format!(
+            "{} does not exist; run `bfly sweep accuracy --out {}` first",
+            files.store().display(),
+            dir.display()
+        )));
+    }
+    let store = ResultStore::open(&files.store())?;
+    let records = store.records().to_vec();
+    write_tables(&records, &files.csv(), &files.json())?;
+    let mut written = vec![files.csv(), files.json()];
+    written.extend(plot_accuracy(&records, dir)?);
+    Ok(written)
+}
+
 fn families(records: &[PointRecord]) -> Vec<Loader> {
     let mut seen: Vec<Loader> = Vec::new();
     for r in records {

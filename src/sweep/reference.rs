@@ -28,7 +28,10 @@ pub const MAX_EXACT_MPS_BOND: usize = 1024;
 /// An exact state to measure truncated runs against.
 pub enum ExactReference {
     /// An untruncated MPS, checked against the subspace simulator.
-    Mps { state: Mps, description: String },
+    Mps {
+        state: Box<Mps>,
+        description: String,
+    },
     /// The dense state vector (index bit `q` = qubit `q`).
     Dense {
         amplitudes: Vec<C64>,
@@ -73,7 +76,7 @@ impl ExactReference {
                 })?;
                 let state = Mps::load(&mps_path)?;
                 return Ok(Some(ExactReference::Mps {
-                    state,
+                    state: Box::new(state),
                     description: meta.description,
                 }));
             }
@@ -110,7 +113,10 @@ impl ExactReference {
                 &meta_path,
                 &serde_json::to_vec_pretty(&meta).expect("sidecar serialises"),
             )?;
-            return Ok(Some(ExactReference::Mps { state, description }));
+            return Ok(Some(ExactReference::Mps {
+                state: Box::new(state),
+                description,
+            }));
         }
         if n <= MAX_DENSE_REFERENCE_QUBITS && StateVector::new(n).is_ok() {
             let sv = simulate(Backend::StateVector, circuit, &circuit.parameters)?;
