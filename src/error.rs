@@ -244,6 +244,16 @@ pub enum Error {
         failed: usize,
         total: usize,
     },
+    // --- sweeps and plots (src/sweep, src/plot.rs) ---
+    /// A sweep specification that cannot run (empty axis, layer count out of range, …).
+    #[error("sweep: {0}")]
+    SweepSpec(String),
+    /// A sweep point's worker process failed or was killed from outside.
+    #[error("sweep point {key}: {message}")]
+    SweepPoint { key: String, message: String },
+    /// A plot could not be drawn or written.
+    #[error("plot {path}: {message}")]
+    Plot { path: PathBuf, message: String },
 }
 
 impl Error {

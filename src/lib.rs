@@ -39,8 +39,10 @@ pub mod io;
 pub mod ionq;
 pub mod linalg;
 pub mod noise;
+pub mod plot;
 pub mod report;
 pub mod sim;
+pub mod sweep;
 pub mod train;
 pub mod validate;
 

@@ -47,6 +47,9 @@ enum Command {
     /// Check compiled circuits (or a trained model's, on random inputs) against their
     /// source by exact simulation: state fidelity and total variation distance.
     Validate(Box<cli::validate::Args>),
+    /// Accuracy-vs-bond-dimension and scaling studies (resumable; CSV, JSON and plots).
+    #[command(subcommand)]
+    Sweep(cli::sweep::Target),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::IonqEmulator(args) => cli::ionq::run_emulator(args),
         Command::Compile(args) => cli::compile::run(args),
         Command::Validate(args) => cli::validate::run(*args),
+        Command::Sweep(target) => cli::sweep::run(target),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

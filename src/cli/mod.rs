@@ -9,6 +9,7 @@ pub mod infer;
 pub mod noisy;
 pub mod ionq;
 pub mod simulate;
+pub mod sweep;
 pub mod train;
 pub mod validate;
 
