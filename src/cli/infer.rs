@@ -71,7 +71,7 @@ pub fn run(args: Args) -> Result<()> {
             cutoff: 0.0,
         },
     };
-    let executor = args.executor.build(&local, model.qubits)?;
+    let executor = args.executor.build(&local)?;
     let bar = ProgressBar::new(data.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} samples · {elapsed} (ETA {eta})")

@@ -202,6 +202,9 @@ pub struct EmulatorArgs {
     /// Milliseconds a job spends in each status before it runs.
     #[arg(long, default_value_t = 10)]
     stage_delay_ms: u64,
+    /// Monte-Carlo trajectories per noisy job (noise models aria-1, aria-2, forte-1).
+    #[arg(long, default_value_t = 200)]
+    trajectories: usize,
 }
 
 /// Run `bfly ionq-emulator` in the foreground.
@@ -214,6 +217,10 @@ pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
     config.host = args.host;
     config.port = args.port;
     config.stage_delay = Duration::from_millis(args.stage_delay_ms);
+    config.runner = std::sync::Arc::new(butterfly_mps::ionq::NoisyRunner {
+        trajectories: args.trajectories,
+        ..Default::default()
+    });
     let any_key = config.api_key.is_none();
     let emu = Emulator::start(config)?;
     // Write errors are ignored: a closed stdout (a parent that read the address and
@@ -221,7 +228,7 @@ pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
     let mut out = std::io::stdout();
     let _ = writeln!(
         out,
-        "IonQ-compatible emulator listening on http://{} (API v0.4 at {}, v0.3 at {})\nThe offline stand-in for IonQ's cloud, not a model of hardware: ideal simulation on this machine; {}. Ctrl-C stops it.",
+        "IonQ-compatible emulator listening on http://{} (API v0.4 at {}, v0.3 at {})\nThe offline stand-in for IonQ's cloud, not a model of hardware: simulation on this machine (ideal, or IonQ's cloud noise models aria-1/aria-2/forte-1 when a job asks); {}. Ctrl-C stops it.",
         emu.addr(),
         emu.base_url(ApiVersion::V0_4),
         emu.base_url(ApiVersion::V0_3),

@@ -118,9 +118,14 @@ pub struct Args {
     /// Shots per circuit for shift/parallel-shift (omit for exact expectations).
     #[arg(long)]
     shots: Option<usize>,
-    /// Where shift methods run their circuits.
+    /// Where shift methods run their circuits (--executor local).
     #[arg(long, value_enum, default_value = "unary")]
     backend: BackendArg,
+    /// Where the shift methods' circuits run: local simulators, noisy simulation, the IonQ
+    /// API through the local emulator, or IonQ (with --executor-from-stage = --layers, only
+    /// the final layer goes there, as in the paper).
+    #[command(flatten)]
+    executor: super::executor::ExecutorArgs,
     /// MPS bond cap χ (--backend mps).
     #[arg(long, default_value_t = 16)]
     chi: usize,
@@ -358,9 +363,14 @@ pub fn run(args: Args) -> Result<()> {
         }
         let cp = Checkpoint::load(path)?;
         let epoch = cp.state.epoch;
-        (Trainer::resume(config, &data, &cp)?, Some(epoch))
+        let executor = args.executor.build(&config.backend)?;
+        (
+            Trainer::resume_with_executor(config, &data, &cp, executor)?,
+            Some(epoch),
+        )
     } else {
-        (Trainer::new(config, &data)?, None)
+        let executor = args.executor.build(&config.backend)?;
+        (Trainer::with_executor(config, &data, executor)?, None)
     };
 
     let mut log = match &args.log_json {

@@ -620,3 +620,25 @@ pub fn check_target(circuit: &Circuit, target: Target) -> Result<()> {
     }
     Ok(())
 }
+
+/// The circuit-preparation hook executors take ([`crate::noise::NoisyExecutor`],
+/// [`crate::ionq::IonqExecutor`]): compile each bound circuit for `target`. Trailing Z
+/// frames are dropped — executors only measure, and the dropped gates would only add noise.
+///
+/// ```
+/// use butterfly_mps::circuit::{Circuit, Gate, Param};
+/// use butterfly_mps::compile::{executor_hook, Target};
+/// let mut c = Circuit::new(2);
+/// c.push(Gate::X { qubit: 0 }).unwrap();
+/// c.push(Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.7) }).unwrap();
+/// let native = executor_hook(Target::Forte)(&c).unwrap();
+/// assert!(native.ops.iter().all(|g| ["gpi", "gpi2", "zz"].contains(&g.name())));
+/// ```
+pub fn executor_hook(target: Target) -> crate::noise::PrepareHook {
+    std::sync::Arc::new(move |c: &Circuit| {
+        let options = CompileOptions {
+            trailing_z: TrailingZ::Drop,
+        };
+        Ok(compile(c, &c.parameters, target, &options)?.circuit)
+    })
+}

@@ -21,8 +21,10 @@ pub mod client;
 pub mod emulator;
 pub mod executor;
 pub mod format;
+pub mod noisy_runner;
 
 pub use client::{ApiKey, ClientConfig, IonqClient};
 pub use emulator::{Emulator, EmulatorConfig, Fault, IdealRunner, JobRunner};
 pub use executor::IonqExecutor;
 pub use format::{ApiVersion, IonqInput, JobSpec, JobStatus, NoiseRequest, Probabilities};
+pub use noisy_runner::NoisyRunner;

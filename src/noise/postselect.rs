@@ -111,3 +111,68 @@ pub(crate) fn finish(k: usize, kept: f64, joint: Vec<f64>, shots: Option<usize>)
 pub fn has_weight(bits: &BitString, k: usize) -> bool {
     bits.count_ones() == k
 }
+
+/// Post-selection as error mitigation around any sampling executor (the IonQ client, its
+/// emulator): every result's marginals are recomputed from the shots that have Hamming
+/// weight `k`. Results without shots are refused — post-selection needs samples.
+pub struct PostSelectedExecutor<E> {
+    inner: E,
+    weight: usize,
+    kept: std::sync::Mutex<(u64, u64)>,
+}
+
+impl<E: crate::train::executor::Executor> PostSelectedExecutor<E> {
+    /// Keep only shots of weight `weight` (1 for unary circuits).
+    pub fn new(inner: E, weight: usize) -> Self {
+        PostSelectedExecutor {
+            inner,
+            weight,
+            kept: std::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    /// Fraction of all shots so far that were kept.
+    pub fn kept_fraction(&self) -> f64 {
+        let (kept, total) = *self.kept.lock().expect("not poisoned");
+        if total == 0 {
+            f64::NAN
+        } else {
+            kept as f64 / total as f64
+        }
+    }
+}
+
+impl<E: crate::train::executor::Executor> crate::train::executor::Executor
+    for PostSelectedExecutor<E>
+{
+    fn name(&self) -> String {
+        format!(
+            "{} + post-selection (weight {})",
+            self.inner.name(),
+            self.weight
+        )
+    }
+
+    fn execute(
+        &self,
+        batch: &[crate::train::executor::CircuitRun<'_>],
+        plan: &crate::train::executor::ShotPlan,
+    ) -> Result<Vec<crate::train::executor::RunResult>> {
+        let results = self.inner.execute(batch, plan)?;
+        let mut out = Vec::with_capacity(results.len());
+        for (r, run) in results.into_iter().zip(batch) {
+            let h = r.histogram.as_ref().ok_or_else(|| {
+                Error::NoisySimulation("post-selection needs shots; give a shot count".into())
+            })?;
+            let ps = postselect_histogram(h, run.circuit.qubits, self.weight);
+            let mut k = self.kept.lock().expect("not poisoned");
+            k.0 += ps.kept_shots.unwrap_or(0) as u64;
+            k.1 += h.shots as u64;
+            out.push(crate::train::executor::RunResult {
+                marginals: ps.marginals,
+                histogram: r.histogram,
+            });
+        }
+        Ok(out)
+    }
+}
