@@ -134,6 +134,10 @@ pub enum Error {
     /// Training settings that cannot work together, or a checkpoint that does not match them.
     #[error("training: {0}")]
     Training(String),
+    // --- U(1)-symmetric MPS (sim::mps::u1) ---
+    /// The U(1) (Hamming-weight-conserving) MPS met a gate that changes Hamming weight.
+    #[error("{gate} does not conserve Hamming weight, so the U(1) MPS (--symmetry u1) cannot apply it; run the circuit on the dense MPS (--symmetry none), or convert the state with U1Mps::to_dense and apply the gate there")]
+    NotChargeConserving { gate: String },
 }
 
 impl Error {
