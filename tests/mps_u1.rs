@@ -23,7 +23,10 @@ fn exact_config(routing: Routing) -> MpsConfig {
 }
 
 fn max_vec_diff(a: &[C64], b: &[C64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).norm()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).norm())
+        .fold(0.0, f64::max)
 }
 
 /// All 2^n amplitudes (index bit q = qubit q) through `to_dense`, an independent path
@@ -63,7 +66,10 @@ fn untruncated_matches_state_vector_and_dense_for_every_input_and_routing() {
             for i in 0..1u64 << n {
                 let b = BitString::from_index(n, i);
                 let a = u1.amplitude(&b).unwrap();
-                assert!((a - exact_amps[i as usize]).norm() < 1e-10, "{loader} {routing:?} {b}");
+                assert!(
+                    (a - exact_amps[i as usize]).norm() < 1e-10,
+                    "{loader} {routing:?} {b}"
+                );
             }
             let m = u1.marginals();
             assert!(mps_common::max_diff(&m, &exact.marginals()) < 1e-10);
@@ -79,8 +85,12 @@ fn untruncated_16_qubit_marginals_match_state_vector() {
     for loader in [Loader::HammingWeight(3), Loader::Angle] {
         let circuit = ButterflyWorkload::full(n, loader, 3).build().unwrap();
         let exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
-        let u1 = run_mps_u1(&circuit, &circuit.parameters, &exact_config(Routing::MoveHigher))
-            .unwrap();
+        let u1 = run_mps_u1(
+            &circuit,
+            &circuit.parameters,
+            &exact_config(Routing::MoveHigher),
+        )
+        .unwrap();
         assert!(mps_common::max_diff(&u1.marginals(), &exact.marginals()) < 1e-10);
         let mut r = mps_common::rng(5);
         for _ in 0..200 {
@@ -109,9 +119,16 @@ fn complex_weight_preserving_gates_match_state_vector() {
             full.push(op).unwrap();
         }
         let exact = common::reference_state(&full);
-        for routing in [Routing::MoveHigher, Routing::MoveLowerThrough, Routing::NearestCentre] {
+        for routing in [
+            Routing::MoveHigher,
+            Routing::MoveLowerThrough,
+            Routing::NearestCentre,
+        ] {
             let u1 = run_mps_u1(&full, &full.parameters, &exact_config(routing)).unwrap();
-            assert!(max_vec_diff(&vector(&u1), &exact) < 1e-10, "k={k} {routing:?}");
+            assert!(
+                max_vec_diff(&vector(&u1), &exact) < 1e-10,
+                "k={k} {routing:?}"
+            );
         }
     }
 }
@@ -121,8 +138,12 @@ fn hamming_weight_128_qubits_matches_subspace_simulator() {
     for (loader, seed) in [(Loader::HammingWeight(2), 1), (Loader::HammingWeight(3), 2)] {
         let circuit = ButterflyWorkload::full(128, loader, seed).build().unwrap();
         let exact = simulate(Backend::Subspace, &circuit, &circuit.parameters).unwrap();
-        let u1 = run_mps_u1(&circuit, &circuit.parameters, &MpsConfig::new(256, 0.0).unwrap())
-            .unwrap();
+        let u1 = run_mps_u1(
+            &circuit,
+            &circuit.parameters,
+            &MpsConfig::new(256, 0.0).unwrap(),
+        )
+        .unwrap();
         assert_eq!(u1.report().truncations, 0);
         assert!(mps_common::max_diff(&u1.marginals(), &exact.marginals()) < 1e-10);
         let amps = exact.explicit_amplitudes().unwrap();
@@ -130,7 +151,11 @@ fn hamming_weight_128_qubits_matches_subspace_simulator() {
             assert!((u1.amplitude(bits).unwrap() - a).norm() < 1e-10);
         }
         // Charges: a weight-k state only has sectors 0..=k on every bond.
-        assert!(u1.bond_sectors().iter().flatten().all(|&(q, _)| q <= loader.hamming_weight().unwrap()));
+        assert!(u1
+            .bond_sectors()
+            .iter()
+            .flatten()
+            .all(|&(q, _)| q <= loader.hamming_weight().unwrap()));
     }
 }
 
@@ -156,23 +181,42 @@ fn conversions_dense_to_u1_and_back_and_from_amplitudes() {
     assert!(max_vec_diff(&vector(&from_terms), &exact) < 1e-10);
     // Converted states keep evolving correctly.
     let mut a = from_terms.clone();
-    a.apply(&BoundGate::Two { qubits: [0, 5], matrix: rbs_matrix(0.3) }).unwrap();
+    a.apply(&BoundGate::Two {
+        qubits: [0, 5],
+        matrix: rbs_matrix(0.3),
+    })
+    .unwrap();
     let mut d = dense.clone();
-    d.apply(&BoundGate::Two { qubits: [0, 5], matrix: rbs_matrix(0.3) }).unwrap();
+    d.apply(&BoundGate::Two {
+        qubits: [0, 5],
+        matrix: rbs_matrix(0.3),
+    })
+    .unwrap();
     assert!(mps_common::max_diff(&a.marginals(), &d.marginals()) < 1e-10);
 }
 
 #[test]
 fn sampling_matches_exact_distribution_chi_squared() {
     let n = 6;
-    let circuit = ButterflyWorkload::full(8, Loader::Angle, 4).build().unwrap();
+    let circuit = ButterflyWorkload::full(8, Loader::Angle, 4)
+        .build()
+        .unwrap();
     let _ = n;
     let n = circuit.qubits;
-    let u1 = run_mps_u1(&circuit, &circuit.parameters, &exact_config(Routing::MoveHigher)).unwrap();
+    let u1 = run_mps_u1(
+        &circuit,
+        &circuit.parameters,
+        &exact_config(Routing::MoveHigher),
+    )
+    .unwrap();
     let exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
     let shots = 20_000;
     let samples = u1.sample(shots, 9);
-    assert_eq!(samples, u1.sample(shots, 9), "seeded sampling is reproducible");
+    assert_eq!(
+        samples,
+        u1.sample(shots, 9),
+        "seeded sampling is reproducible"
+    );
     let mut counts = vec![0usize; 1 << n];
     for s in &samples {
         let idx = (0..n).fold(0usize, |acc, q| acc | (usize::from(s.get(q)) << q));
@@ -183,7 +227,10 @@ fn sampling_matches_exact_distribution_chi_squared() {
     let mut dof = 0usize;
     let (mut pooled_obs, mut pooled_exp) = (0.0, 0.0);
     for (i, &c) in counts.iter().enumerate() {
-        let e = exact.probability(&BitString::from_index(n, i as u64)).unwrap() * shots as f64;
+        let e = exact
+            .probability(&BitString::from_index(n, i as u64))
+            .unwrap()
+            * shots as f64;
         if e >= 5.0 {
             chi2 += (c as f64 - e).powi(2) / e;
             dof += 1;
@@ -198,13 +245,23 @@ fn sampling_matches_exact_distribution_chi_squared() {
     }
     let dof = (dof - 1) as f64;
     // Mean dof, sd sqrt(2 dof): 5 sd is a false alarm once in millions of runs.
-    assert!(chi2 < dof + 5.0 * (2.0 * dof).sqrt(), "chi2 {chi2} with {dof} dof");
+    assert!(
+        chi2 < dof + 5.0 * (2.0 * dof).sqrt(),
+        "chi2 {chi2} with {dof} dof"
+    );
 }
 
 #[test]
 fn save_load_round_trip_and_corrupt_files() {
-    let circuit = ButterflyWorkload::full(16, Loader::Angle, 2).build().unwrap();
-    let u1 = run_mps_u1(&circuit, &circuit.parameters, &MpsConfig::new(8, 0.0).unwrap()).unwrap();
+    let circuit = ButterflyWorkload::full(16, Loader::Angle, 2)
+        .build()
+        .unwrap();
+    let u1 = run_mps_u1(
+        &circuit,
+        &circuit.parameters,
+        &MpsConfig::new(8, 0.0).unwrap(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.u1");
     u1.save(&path).unwrap();
@@ -226,9 +283,17 @@ fn save_load_round_trip_and_corrupt_files() {
     let mut version = bytes.clone();
     version[8] = 99;
     std::fs::write(&path, &version).unwrap();
-    assert!(matches!(U1Mps::load(&path), Err(Error::UnsupportedFileVersion { .. })));
+    assert!(matches!(
+        U1Mps::load(&path),
+        Err(Error::UnsupportedFileVersion { .. })
+    ));
     // A dense MPS file is refused with a pointer to Mps::load.
-    let dense = run_mps(&circuit, &circuit.parameters, &MpsConfig::new(8, 0.0).unwrap()).unwrap();
+    let dense = run_mps(
+        &circuit,
+        &circuit.parameters,
+        &MpsConfig::new(8, 0.0).unwrap(),
+    )
+    .unwrap();
     dense.save(&path).unwrap();
     let err = U1Mps::load(&path).unwrap_err();
     assert!(err.to_string().contains("dense MPS file"), "{err}");
@@ -239,7 +304,11 @@ fn gates_that_change_hamming_weight_are_typed_errors() {
     // X after the qubit is entangled: refused, naming the op.
     let mut c = Circuit::new(4);
     c.push(Gate::X { qubit: 0 }).unwrap();
-    c.push(Gate::Rbs { qubits: [0, 1], theta: Param::Fixed(0.4) }).unwrap();
+    c.push(Gate::Rbs {
+        qubits: [0, 1],
+        theta: Param::Fixed(0.4),
+    })
+    .unwrap();
     c.push(Gate::X { qubit: 0 }).unwrap();
     let err = run_mps_u1(&c, &c.parameters, &MpsConfig::default()).unwrap_err();
     match &err {
@@ -248,13 +317,28 @@ fn gates_that_change_hamming_weight_are_typed_errors() {
     }
     assert!(err.to_string().contains("to_dense"));
     // CNOT and an RY on an entangled qubit through the Simulator trait.
-    let mut psi = U1Mps::from_bits(&BitString::from_ones(4, &[1]).unwrap(), &MpsConfig::default()).unwrap();
+    let mut psi = U1Mps::from_bits(
+        &BitString::from_ones(4, &[1]).unwrap(),
+        &MpsConfig::default(),
+    )
+    .unwrap();
     let (o, z) = (C64::new(1.0, 0.0), C64::new(0.0, 0.0));
     let cnot = [[o, z, z, z], [z, o, z, z], [z, z, z, o], [z, z, o, z]];
-    let err = psi.apply(&BoundGate::Two { qubits: [1, 2], matrix: cnot }).unwrap_err();
+    let err = psi
+        .apply(&BoundGate::Two {
+            qubits: [1, 2],
+            matrix: cnot,
+        })
+        .unwrap_err();
     assert!(matches!(err, Error::NotChargeConserving { .. }), "{err:?}");
-    let ry = BoundGate::One { qubit: 1, matrix: ry_matrix(0.3) };
-    assert!(matches!(psi.apply(&ry), Err(Error::NotChargeConserving { .. })));
+    let ry = BoundGate::One {
+        qubit: 1,
+        matrix: ry_matrix(0.3),
+    };
+    assert!(matches!(
+        psi.apply(&ry),
+        Err(Error::NotChargeConserving { .. })
+    ));
     // The explicit way out: convert to dense and continue there.
     let mut dense = psi.to_dense().unwrap();
     dense.apply(&ry).unwrap();
@@ -265,7 +349,9 @@ fn gates_that_change_hamming_weight_are_typed_errors() {
 fn fixed_weight_truncation_report_matches_dense_engine() {
     // Fixed weight: the label is constant, so both engines see the same spectra and
     // truncate identically.
-    let circuit = ButterflyWorkload::full(32, Loader::HammingWeight(3), 5).build().unwrap();
+    let circuit = ButterflyWorkload::full(32, Loader::HammingWeight(3), 5)
+        .build()
+        .unwrap();
     let config = MpsConfig::new(12, 0.0).unwrap();
     let u1 = run_mps_u1(&circuit, &circuit.parameters, &config).unwrap();
     let dense = run_mps(&circuit, &circuit.parameters, &config).unwrap();
@@ -274,15 +360,30 @@ fn fixed_weight_truncation_report_matches_dense_engine() {
     // The dense engine may count an extra event whose only dropped value is rounding
     // noise just above the 1e-14 floor, in entries the block structure holds as exact
     // zeros (measured: 535 vs 536 events); what was discarded agrees bond by bond.
-    assert!(a.truncations.abs_diff(b.truncations) <= 2, "{} vs {}", a.truncations, b.truncations);
-    for (x, y) in a.discarded_weight_per_bond.iter().zip(&b.discarded_weight_per_bond) {
-        assert!((x - y).abs() < 1e-12, "per-bond discarded weight {x} vs {y}");
+    assert!(
+        a.truncations.abs_diff(b.truncations) <= 2,
+        "{} vs {}",
+        a.truncations,
+        b.truncations
+    );
+    for (x, y) in a
+        .discarded_weight_per_bond
+        .iter()
+        .zip(&b.discarded_weight_per_bond)
+    {
+        assert!(
+            (x - y).abs() < 1e-12,
+            "per-bond discarded weight {x} vs {y}"
+        );
     }
     assert_eq!(a.swaps, b.swaps);
     assert_eq!(a.two_site_updates, b.two_site_updates);
     assert_eq!(a.max_bond_reached, b.max_bond_reached);
     assert_eq!(a.bond_dimensions, b.bond_dimensions);
-    assert!((a.total_discarded_weight - b.total_discarded_weight).abs() < 1e-9 * b.total_discarded_weight.max(1e-12));
+    assert!(
+        (a.total_discarded_weight - b.total_discarded_weight).abs()
+            < 1e-9 * b.total_discarded_weight.max(1e-12)
+    );
     assert!((a.fidelity_estimate - b.fidelity_estimate).abs() < 1e-10);
     assert!(mps_common::max_diff(&u1.marginals(), &dense.marginals()) < 1e-8);
 }

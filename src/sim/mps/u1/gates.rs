@@ -9,9 +9,7 @@ use super::U1Mps;
 use crate::circuit::gate::unitarity_defect;
 use crate::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use crate::error::{Error, Result};
-use crate::sim::mps::gates::{
-    bind_in_layers, exchange_qubits, then_swap, RESTORE_MAX_BOND, SWAP,
-};
+use crate::sim::mps::gates::{bind_in_layers, exchange_qubits, then_swap, RESTORE_MAX_BOND, SWAP};
 use crate::sim::mps::kernels::is_real4;
 use crate::sim::mps::{MpsConfig, Routing, SiteOrdering};
 

@@ -25,6 +25,10 @@ use crate::linalg::{
 };
 use crate::sim::mps::truncation::Truncation;
 
+/// Blocks whose smaller side is at least this large are factored on separate threads
+/// when a two-site update has two or more of them.
+const PARALLEL_SVD_MIN: usize = 48;
+
 /// Reusable factorisation buffers for one scalar type.
 #[derive(Debug, Default)]
 pub(crate) struct U1Bufs<T: Scalar> {
@@ -89,7 +93,8 @@ fn col_slice<T: Scalar>(a: &[T], rows: usize, c0: usize, c1: usize) -> Vec<T> {
 /// Write `src` (`r × c`) into `dst` (`rows × _`) at row `r0`, column `c0`.
 fn put<T: Scalar>(dst: &mut [T], rows: usize, src: &[T], r: usize, c: usize, r0: usize, c0: usize) {
     for j in 0..c {
-        dst[(c0 + j) * rows + r0..(c0 + j) * rows + r0 + r].copy_from_slice(&src[j * r..(j + 1) * r]);
+        dst[(c0 + j) * rows + r0..(c0 + j) * rows + r0 + r]
+            .copy_from_slice(&src[j * r..(j + 1) * r]);
     }
 }
 
@@ -205,8 +210,20 @@ pub(crate) fn two_site<T: Scalar>(
         let parts = [
             (th[qm][0].as_ref(), top, c0, 0, 0),
             (th[qm][1].as_ref(), top, c1, 0, c0),
-            (qm.checked_sub(1).and_then(|p| th[p][2].as_ref()), bottom, c0, top, 0),
-            (qm.checked_sub(1).and_then(|p| th[p][3].as_ref()), bottom, c1, top, c0),
+            (
+                qm.checked_sub(1).and_then(|p| th[p][2].as_ref()),
+                bottom,
+                c0,
+                top,
+                0,
+            ),
+            (
+                qm.checked_sub(1).and_then(|p| th[p][3].as_ref()),
+                bottom,
+                c1,
+                top,
+                c0,
+            ),
         ];
         if parts.iter().all(|p| p.0.is_none()) {
             continue;
@@ -217,21 +234,46 @@ pub(crate) fn two_site<T: Scalar>(
                 put(&mut m, rows, src, r, c, r0, col0);
             }
         }
-        let k0 = thin_svd_vectors_into(&m, rows, cols, side, &mut bufs.svd)?;
-        let s = bufs.svd.s[..k0].to_vec();
-        let vecs = if centre_right {
-            bufs.svd.u[..rows * k0].to_vec()
-        } else {
-            bufs.svd.v[..cols * k0].to_vec()
-        };
-        all.extend(s.iter().map(|&x| (x, qm)));
         sectors[qm] = Some(Sector {
             rows,
             cols,
             m,
-            s,
-            vecs,
+            s: Vec::new(),
+            vecs: Vec::new(),
         });
+    }
+    // Factor the blocks: the large ones on rayon's threads (independent SVDs; each
+    // sequential inside, as everywhere in linalg), the small ones here.
+    let factor = |sec: &mut Sector<T>, work: &mut SvdWork<T>| -> Result<()> {
+        let k0 = thin_svd_vectors_into(&sec.m, sec.rows, sec.cols, side, work)?;
+        sec.s = work.s[..k0].to_vec();
+        sec.vecs = if centre_right {
+            work.u[..sec.rows * k0].to_vec()
+        } else {
+            work.v[..sec.cols * k0].to_vec()
+        };
+        Ok(())
+    };
+    let (mut large, mut small): (Vec<&mut Sector<T>>, Vec<&mut Sector<T>>) = sectors
+        .iter_mut()
+        .flatten()
+        .partition(|sec| sec.rows.min(sec.cols) >= PARALLEL_SVD_MIN);
+    if large.len() >= 2 {
+        use rayon::prelude::*;
+        large
+            .par_iter_mut()
+            .map(|sec| factor(sec, &mut SvdWork::default()))
+            .collect::<Result<Vec<()>>>()?;
+    } else {
+        small.append(&mut large);
+    }
+    for sec in small {
+        factor(sec, &mut bufs.svd)?;
+    }
+    for (qm, sec) in sectors.iter().enumerate() {
+        if let Some(sec) = sec {
+            all.extend(sec.s.iter().map(|&x| (x, qm)));
+        }
     }
     all.sort_by(|a, b| b.0.total_cmp(&a.0));
     let sorted: Vec<f64> = all.iter().map(|x| x.0).collect();
@@ -336,7 +378,15 @@ pub(crate) fn shift_right<T: Scalar>(
             put(&mut x, rows, &to_t::<T>(&site[2 * qm]), top, d, 0, 0);
         }
         if bottom > 0 && !site[2 * (qm - 1) + 1].is_empty() {
-            put(&mut x, rows, &to_t::<T>(&site[2 * (qm - 1) + 1]), bottom, d, top, 0);
+            put(
+                &mut x,
+                rows,
+                &to_t::<T>(&site[2 * (qm - 1) + 1]),
+                bottom,
+                d,
+                top,
+                0,
+            );
         }
         let k = thin_qr_into(&x, rows, d, false, &mut bufs.qr);
         let q = &bufs.qr.q;
@@ -504,8 +554,16 @@ pub(crate) fn svd_left<T: Scalar>(
                 vh[j + k * c] = sec.v[c + cols * j].conjugate();
             }
         }
-        site[2 * ql] = if c0 > 0 { to_c64(&col_slice(&vh, k, 0, c0), 1.0) } else { Vec::new() };
-        site[2 * ql + 1] = if cols > c0 { to_c64(&col_slice(&vh, k, c0, cols), 1.0) } else { Vec::new() };
+        site[2 * ql] = if c0 > 0 {
+            to_c64(&col_slice(&vh, k, 0, c0), 1.0)
+        } else {
+            Vec::new()
+        };
+        site[2 * ql + 1] = if cols > c0 {
+            to_c64(&col_slice(&vh, k, c0, cols), 1.0)
+        } else {
+            Vec::new()
+        };
         let mut us = sec.u[..d * k].to_vec();
         for j in 0..k {
             for x in &mut us[j * d..(j + 1) * d] {

@@ -48,7 +48,8 @@ impl U1Mps {
                 }
                 let mut out = Mat::<C64>::zeros(d, d);
                 for s in 0..2 {
-                    let (Some(b), Some(r)) = (self.block(site, q, s), envs[site + 1][q + s].as_ref())
+                    let (Some(b), Some(r)) =
+                        (self.block(site, q, s), envs[site + 1][q + s].as_ref())
                     else {
                         continue;
                     };

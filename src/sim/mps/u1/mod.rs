@@ -147,7 +147,13 @@ impl U1Mps {
     pub fn from_bits(bits: &BitString, config: &MpsConfig) -> Result<Self> {
         let (one, zero) = (C64::new(1.0, 0.0), C64::new(0.0, 0.0));
         let states: Vec<[C64; 2]> = (0..bits.len())
-            .map(|q| if bits.get(q) { [zero, one] } else { [one, zero] })
+            .map(|q| {
+                if bits.get(q) {
+                    [zero, one]
+                } else {
+                    [one, zero]
+                }
+            })
             .collect();
         Self::from_product_state(&states, config)
     }
@@ -265,7 +271,11 @@ impl U1Mps {
                 if block.is_empty() {
                     block.resize(rows * cols, C64::new(0.0, 0.0));
                 }
-                let v = if last { *amp / norm } else { C64::new(1.0, 0.0) };
+                let v = if last {
+                    *amp / norm
+                } else {
+                    C64::new(1.0, 0.0)
+                };
                 block[pos[t] + rows * new_pos[t]] += v;
                 psi.real &= v.im == 0.0;
             }
@@ -342,7 +352,10 @@ impl U1Mps {
             .map(|q| {
                 let mut w: f64 = self.blocks[n - 1][2 * q].iter().map(|z| z.norm_sqr()).sum();
                 if q > 0 {
-                    w += self.blocks[n - 1][2 * (q - 1) + 1].iter().map(|z| z.norm_sqr()).sum::<f64>();
+                    w += self.blocks[n - 1][2 * (q - 1) + 1]
+                        .iter()
+                        .map(|z| z.norm_sqr())
+                        .sum::<f64>();
                 }
                 w
             })
@@ -423,7 +436,11 @@ impl U1Mps {
                     let rows = self.dims[site][q];
                     let cols = self.dims[site + 1][q + s];
                     for c in 0..cols {
-                        let r = if site + 1 == n { 0 } else { offsets[site + 1][q + s] + c };
+                        let r = if site + 1 == n {
+                            0
+                        } else {
+                            offsets[site + 1][q + s] + c
+                        };
                         for l in 0..rows {
                             let row = offsets[site][q] + l;
                             t[row + dl * (s + 2 * r)] += b[l + rows * c];
@@ -480,7 +497,10 @@ impl U1Mps {
 
     /// Total bond dimensions (sum over charge sectors), `n − 1` entries in site order.
     pub fn bond_dimensions(&self) -> Vec<usize> {
-        self.dims[1..self.n].iter().map(|d| d.iter().sum()).collect()
+        self.dims[1..self.n]
+            .iter()
+            .map(|d| d.iter().sum())
+            .collect()
     }
 
     /// The charge sectors of every bond in site order (`n + 1` bonds including both

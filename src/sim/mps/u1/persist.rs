@@ -67,7 +67,10 @@ impl U1Mps {
         };
         let payload =
             bincode::serde::encode_to_vec(&file, bincode::config::standard()).map_err(|e| {
-                Error::InvalidInput(format!("{}: cannot encode the U(1) MPS: {e}", path.display()))
+                Error::InvalidInput(format!(
+                    "{}: cannot encode the U(1) MPS: {e}",
+                    path.display()
+                ))
             })?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
         bytes.extend_from_slice(&U1_FILE_MAGIC);
@@ -93,11 +96,13 @@ impl U1Mps {
                     "this is a dense MPS file; load it with Mps::load (and convert with U1Mps::from_dense)".into(),
                 ));
             }
-            return Err(corrupt(if bytes.len() < 8 && U1_FILE_MAGIC.starts_with(&bytes) {
-                format!("truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of a U(1) MPS file", bytes.len())
-            } else {
-                "not a U(1) MPS file (the first bytes are not \"BFLYU1M\"); pass a file written by `U1Mps::save` / `bfly simulate --backend mps --symmetry u1 --save-state`".into()
-            }));
+            return Err(corrupt(
+                if bytes.len() < 8 && U1_FILE_MAGIC.starts_with(&bytes) {
+                    format!("truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of a U(1) MPS file", bytes.len())
+                } else {
+                    "not a U(1) MPS file (the first bytes are not \"BFLYU1M\"); pass a file written by `U1Mps::save` / `bfly simulate --backend mps --symmetry u1 --save-state`".into()
+                },
+            ));
         }
         if bytes.len() < HEADER_LEN {
             return Err(corrupt(format!(
@@ -129,8 +134,9 @@ impl U1Mps {
             ));
         }
         let (file, used): (FileOwned, usize) =
-            bincode::serde::decode_from_slice(payload, bincode::config::standard())
-                .map_err(|e| corrupt(format!("corrupt: cannot decode the U(1) MPS payload: {e}")))?;
+            bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(
+                |e| corrupt(format!("corrupt: cannot decode the U(1) MPS payload: {e}")),
+            )?;
         if used != payload.len() {
             return Err(corrupt(format!(
                 "corrupt: the payload decodes in {used} of its {} bytes",
@@ -149,7 +155,11 @@ fn from_parts(f: FileOwned) -> std::result::Result<U1Mps, String> {
     if f.dims.len() != n + 1 || f.dims.iter().any(|d| d.len() != n + 2) {
         return Err(format!("sector table is not (n + 1) × (n + 2) for n = {n}"));
     }
-    if f.dims[0].iter().enumerate().any(|(q, &d)| d != usize::from(q == 0)) {
+    if f.dims[0]
+        .iter()
+        .enumerate()
+        .any(|(q, &d)| d != usize::from(q == 0))
+    {
         return Err("the left boundary must be one charge-0 state".into());
     }
     if f.dims[n].iter().any(|&d| d > 1) || f.dims.iter().any(|d| d[n + 1] != 0) {
