@@ -387,3 +387,46 @@ fn fixed_weight_truncation_report_matches_dense_engine() {
     assert!((a.fidelity_estimate - b.fidelity_estimate).abs() < 1e-10);
     assert!(mps_common::max_diff(&u1.marginals(), &dense.marginals()) < 1e-8);
 }
+
+fn bfly(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_bfly"))
+        .args(args)
+        .output()
+        .expect("bfly runs")
+}
+
+#[test]
+fn cli_simulate_and_bench_with_u1_symmetry() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b16.json");
+    let f = file.to_str().unwrap();
+    let o = bfly(&["butterfly", "--qubits", "16", "--loader", "angle", "--seed", "2", "--out", f]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let state = dir.path().join("s.u1");
+    let o = bfly(&[
+        "simulate", "--circuit", f, "--backend", "mps", "--symmetry", "u1", "--chi", "4096",
+        "--cutoff", "0", "--reference", "--shots", "50", "--json", "--save-state",
+        state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let err = doc["details"]["reference_max_marginal_error"].as_f64().unwrap();
+    assert!(err < 1e-10, "untruncated u1 vs state vector: {err}");
+    assert_eq!(doc["details"]["symmetry"], "u1");
+    assert!(U1Mps::load(&state).is_ok());
+    // --symmetry u1 needs the mps backend.
+    let o = bfly(&["simulate", "--circuit", f, "--symmetry", "u1"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--backend mps"));
+    // bench: both engines, one row with a speedup column.
+    let o = bfly(&[
+        "bench", "mps", "--qubits", "16", "--chi", "16", "--inputs", "hw2", "--repeats", "1",
+        "--symmetry", "both", "--reference", "exact", "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = &doc["results"][0];
+    assert!(row["speedup"].as_f64().unwrap() > 0.0);
+    assert!(row["u1_max_marginal_error"].as_f64().unwrap() < 1e-10);
+    assert!(row["dense_max_marginal_error"].as_f64().unwrap() < 1e-10);
+}
