@@ -34,9 +34,9 @@ impl U1Mps {
         let n = self.n;
         let nq = n + 2;
         let mut envs: Vec<Env> = vec![vec![None; nq]; n + 1];
-        for q in 0..nq {
-            if self.dims[n][q] > 0 {
-                envs[n][q] = Some(Mat::identity(1, 1));
+        for (env, &d) in envs[n].iter_mut().zip(&self.dims[n]) {
+            if d > 0 {
+                *env = Some(Mat::identity(1, 1));
             }
         }
         for site in (0..n).rev() {

@@ -193,9 +193,9 @@ impl U1Mps {
                 }
             }
             let last = site + 1 == n;
-            for q in 0..=site + 1 {
-                if next[q] > 0.0 {
-                    psi.dims[site + 1][q] = 1;
+            for (d, &w) in psi.dims[site + 1].iter_mut().zip(&next) {
+                if w > 0.0 {
+                    *d = 1;
                 }
             }
             for q in 0..=site {
