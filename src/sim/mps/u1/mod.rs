@@ -23,6 +23,15 @@
 //! by overlaps with a dense MPS.** For a fixed-weight input (unary, hwK) the label is
 //! constant and both engines truncate identically.
 //!
+//! # When it pays (measured)
+//! 128-qubit full Butterfly, cutoff 0, `bfly bench mps --symmetry both` (dense and U(1)
+//! alternating in one process, on a heavily shared 2-core machine): hw3 input at χ = 256
+//! (exact for both, bonds 130) 3.7× faster in wall time and 3.9× in CPU time, 2.6× less
+//! state memory (18 vs 47 MiB), 1.7× less peak RSS. Angle input at χ = 64: 4.2× faster
+//! at equal χ but less accurate (largest marginal error 0.19 vs 0.088 against a U(1)
+//! χ = 512 reference), because the label enlarges every bond. Prefer it for fixed-weight
+//! inputs; see the README for the full table.
+//!
 //! # Scope
 //! - Built from any product state ([`U1Mps::from_product_state`]), any list of basis
 //!   amplitudes, e.g. a weight-k state ([`U1Mps::from_amplitudes`]), or a dense MPS
