@@ -400,17 +400,43 @@ fn cli_simulate_and_bench_with_u1_symmetry() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("b16.json");
     let f = file.to_str().unwrap();
-    let o = bfly(&["butterfly", "--qubits", "16", "--loader", "angle", "--seed", "2", "--out", f]);
+    let o = bfly(&[
+        "butterfly",
+        "--qubits",
+        "16",
+        "--loader",
+        "angle",
+        "--seed",
+        "2",
+        "--out",
+        f,
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let state = dir.path().join("s.u1");
     let o = bfly(&[
-        "simulate", "--circuit", f, "--backend", "mps", "--symmetry", "u1", "--chi", "4096",
-        "--cutoff", "0", "--reference", "--shots", "50", "--json", "--save-state",
+        "simulate",
+        "--circuit",
+        f,
+        "--backend",
+        "mps",
+        "--symmetry",
+        "u1",
+        "--chi",
+        "4096",
+        "--cutoff",
+        "0",
+        "--reference",
+        "--shots",
+        "50",
+        "--json",
+        "--save-state",
         state.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let err = doc["details"]["reference_max_marginal_error"].as_f64().unwrap();
+    let err = doc["details"]["reference_max_marginal_error"]
+        .as_f64()
+        .unwrap();
     assert!(err < 1e-10, "untruncated u1 vs state vector: {err}");
     assert_eq!(doc["details"]["symmetry"], "u1");
     assert!(U1Mps::load(&state).is_ok());
@@ -420,8 +446,21 @@ fn cli_simulate_and_bench_with_u1_symmetry() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--backend mps"));
     // bench: both engines, one row with a speedup column.
     let o = bfly(&[
-        "bench", "mps", "--qubits", "16", "--chi", "16", "--inputs", "hw2", "--repeats", "1",
-        "--symmetry", "both", "--reference", "exact", "--json",
+        "bench",
+        "mps",
+        "--qubits",
+        "16",
+        "--chi",
+        "16",
+        "--inputs",
+        "hw2",
+        "--repeats",
+        "1",
+        "--symmetry",
+        "both",
+        "--reference",
+        "exact",
+        "--json",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
