@@ -76,7 +76,7 @@ THREAD_VARS = (
     "RAYON_NUM_THREADS",
 )
 
-ENGINES = ("bfly", "aer", "quimb")
+ENGINES = ("bfly", "aer", "quimb", "bfly-u1")
 DEFAULT_QUBITS = (16, 32, 64, 128)
 DEFAULT_CHI = (16, 64, 256)
 DEFAULT_INPUTS = ("unary", "hw2", "hw3", "angle")
@@ -317,7 +317,7 @@ def bfly_butterfly_command(bfly: Path, n: int, loader: str, seed: int, out: Path
 
 def bfly_mps_command(
     bfly: Path, circuit: Path, chi: int, cutoff: float, reference: str | None,
-    caps: BflyCaps | None = None,
+    caps: BflyCaps | None = None, symmetry: str | None = None,
 ) -> list[str]:
     """`bfly simulate --backend mps` as the comparison runs it (JSON report on stdout).
 
@@ -327,6 +327,10 @@ def bfly_mps_command(
     cmd = [str(bfly), "simulate", "--circuit", str(circuit), "--backend", "mps",
            "--chi", str(chi), "--cutoff", f"{cutoff:g}", "--site-ordering", "identity",
            "--json"]
+    if symmetry:
+        # The U(1) engine (`--symmetry u1`): its --reference reports the largest marginal
+        # error instead of a fidelity (overlaps do not compare for mixed-weight inputs).
+        cmd += ["--symmetry", symmetry]
     if reference and (caps is None or caps.reference):
         takes_value = caps is None or caps.reference_takes_value
         cmd += ["--reference", reference] if takes_value else ["--reference"]
@@ -976,12 +980,19 @@ def _repeat_policy(args) -> tuple[int, int, float]:
     return 1, 3, args.small_seconds
 
 
-def run_bfly(bfly: Path, backend: str, path: Path, chi: int, ref: Reference, args) -> dict:
-    """bfly on one circuit: `simulate --backend mps`, or an exact backend before mps exists."""
+def run_bfly(bfly: Path, backend: str, path: Path, chi: int, ref: Reference, args,
+             symmetry: str | None = None) -> dict:
+    """bfly on one circuit: `simulate --backend mps`, or an exact backend before mps exists.
+    `symmetry="u1"` runs the Hamming-weight block-sparse engine (column `bfly-u1`)."""
+    if symmetry and backend != "mps":
+        return {"status": "skipped", "note": "bfly-u1 needs the mps backend"}
     if backend == "mps":
-        # bfly's own true fidelity is measured on the first run only (not timed by bfly).
-        first = bfly_mps_command(bfly, path, chi, args.cutoff, ref.kind, args._caps)
-        again = bfly_mps_command(bfly, path, chi, args.cutoff, None, args._caps)
+        # bfly's own true fidelity is measured on the first run only (not timed by bfly);
+        # the U(1) engine's accuracy is max|ΔP| against the same exact marginals as the
+        # peers (computed here), so it runs without --reference.
+        first = bfly_mps_command(bfly, path, chi, args.cutoff, None if symmetry else ref.kind,
+                                 args._caps, symmetry)
+        again = bfly_mps_command(bfly, path, chi, args.cutoff, None, args._caps, symmetry)
     elif ref.kind:
         first = again = bfly_exact_command(bfly, path, ref.kind)
     else:
@@ -1121,6 +1132,8 @@ def compare(args, bfly: Path, caps: BflyCaps, engines: list[str], bfly_backend: 
                         print(f"    note: skipping {engine} {loader} n={n} chi={chi}: {reason}")
                     elif engine == "bfly":
                         res = run_bfly(bfly, bfly_backend, path, chi, ref, args)
+                    elif engine == "bfly-u1":
+                        res = run_bfly(bfly, bfly_backend, path, chi, ref, args, symmetry="u1")
                     else:
                         res = run_peer(engine, path, chi, ref, args)
                     accuracy(res, ref)
@@ -1293,8 +1306,8 @@ def write_outputs(args, meta: dict, rows: list[Row], engines: list[str]) -> str:
         "",
         "| input | n | χ | bfly s | aer s (internal) | quimb s | aer/bfly | quimb/bfly "
         "| max\\|ΔP\\| bfly | max\\|ΔP\\| aer | max\\|ΔP\\| quimb | F bfly | F aer | F quimb "
-        "| max bond b/a/q |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| max bond b/a/q/u1 | bfly-u1 s | bfly/bfly-u1 | max\\|ΔP\\| bfly-u1 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         r = row.results
@@ -1304,7 +1317,9 @@ def write_outputs(args, meta: dict, rows: list[Row], engines: list[str]) -> str:
             f"| {_ratio(r.get('aer'), r.get('bfly'))} | {_ratio(r.get('quimb'), r.get('bfly'))} "
             f"| {_fmt_dp(r.get('bfly'))} | {_fmt_dp(r.get('aer'))} | {_fmt_dp(r.get('quimb'))} "
             f"| {_fmt_fid(r.get('bfly'))} | {_fmt_fid(r.get('aer'))} | {_fmt_fid(r.get('quimb'))} "
-            f"| {'/'.join(_fmt_bond(r.get(e)) for e in ENGINES)} |"
+            f"| {'/'.join(_fmt_bond(r.get(e)) for e in ENGINES)} "
+            f"| {_fmt_time(r.get('bfly-u1'))} | {_ratio(r.get('bfly'), r.get('bfly-u1'))} "
+            f"| {_fmt_dp(r.get('bfly-u1'))} |"
         )
     summary = []
     for peer in ("aer", "quimb"):
@@ -1400,7 +1415,7 @@ def main(argv: list[str] | None = None) -> int:
     caps = bfly_caps(bfly)
     args._caps = caps
     peers, skipped = detect_peers(args.engines)
-    engines = [e for e in args.engines if e == "bfly" or e in peers]
+    engines = [e for e in args.engines if e in ("bfly", "bfly-u1") or e in peers]
     if args.bfly_backend == "mps" and not caps.mps:
         sys.exit("error: --bfly-backend mps but `bfly simulate --help` lists no mps backend")
     bfly_backend = "mps" if (args.bfly_backend != "exact" and caps.mps) else "exact"

@@ -9,7 +9,9 @@ use std::time::Instant;
 use crate::circuit::loaders::Loader;
 use crate::circuit::{ButterflyWorkload, Circuit};
 use crate::error::Result;
+use crate::sim::mps::u1::run_mps_u1;
 use crate::sim::mps::{run_mps, MpsConfig, Truncation, TruncationReport};
+use crate::sim::Simulator;
 
 /// One benchmark point.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -42,6 +44,8 @@ impl MpsBenchCase {
 pub struct MpsBenchResult {
     /// What ran.
     pub case: MpsBenchCase,
+    /// Which MPS engine ran it.
+    pub engine: MpsEngine,
     /// Number of timed runs.
     pub repeats: usize,
     /// Median wall time of a full simulation, seconds.
@@ -69,28 +73,296 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// Run `case` `repeats` times (≥ 1) and summarise.
+/// Run `case` `repeats` times (≥ 1) on the dense engine and summarise.
 pub fn run_case(case: MpsBenchCase, repeats: usize, seed: u64) -> Result<MpsBenchResult> {
+    run_case_on(case, MpsEngine::Dense, repeats, seed)
+}
+
+/// Run `case` `repeats` times (≥ 1) on `engine` and summarise.
+pub fn run_case_on(
+    case: MpsBenchCase,
+    engine: MpsEngine,
+    repeats: usize,
+    seed: u64,
+) -> Result<MpsBenchResult> {
     let circuit = case.circuit(seed)?;
     let config = case.config()?;
     let mut times = Vec::with_capacity(repeats.max(1));
     let mut last = None;
     for _ in 0..repeats.max(1) {
-        let t = Instant::now();
-        let state = run_mps(&circuit, &circuit.parameters, &config)?;
-        times.push(t.elapsed().as_secs_f64());
-        last = Some(state);
+        let (run, seconds) = run_engine(engine, &circuit, &config)?;
+        times.push(seconds);
+        last = Some(run);
     }
-    let state = last.expect("at least one run");
-    Ok(MpsBenchResult {
+    Ok(summarise(
         case,
+        engine,
+        &times,
+        last.expect("at least one run"),
+    ))
+}
+
+/// Which MPS engine a benchmark runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MpsEngine {
+    /// `sim::mps::Mps` (`--symmetry none`).
+    Dense,
+    /// `sim::mps::u1::U1Mps` (`--symmetry u1`).
+    U1,
+}
+
+impl fmt::Display for MpsEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MpsEngine::Dense => "dense",
+            MpsEngine::U1 => "u1",
+        })
+    }
+}
+
+/// What one timed run leaves behind for the summary.
+struct EngineRun {
+    report: TruncationReport,
+    tensor_bytes: usize,
+    marginals: Vec<f64>,
+}
+
+fn run_engine(
+    engine: MpsEngine,
+    circuit: &Circuit,
+    config: &MpsConfig,
+) -> Result<(EngineRun, f64)> {
+    let t = Instant::now();
+    Ok(match engine {
+        MpsEngine::Dense => {
+            let s = run_mps(circuit, &circuit.parameters, config)?;
+            let seconds = t.elapsed().as_secs_f64();
+            let run = EngineRun {
+                report: s.report(),
+                tensor_bytes: s.tensor_bytes(),
+                marginals: s.marginals(),
+            };
+            (run, seconds)
+        }
+        MpsEngine::U1 => {
+            let s = run_mps_u1(circuit, &circuit.parameters, config)?;
+            let seconds = t.elapsed().as_secs_f64();
+            let run = EngineRun {
+                report: s.report(),
+                tensor_bytes: s.tensor_bytes(),
+                marginals: s.marginals(),
+            };
+            (run, seconds)
+        }
+    })
+}
+
+fn summarise(
+    case: MpsBenchCase,
+    engine: MpsEngine,
+    times: &[f64],
+    run: EngineRun,
+) -> MpsBenchResult {
+    MpsBenchResult {
+        case,
+        engine,
         repeats: times.len(),
-        median_seconds: median(&times),
+        median_seconds: median(times),
         min_seconds: times.iter().copied().fold(f64::INFINITY, f64::min),
         max_seconds: times.iter().copied().fold(0.0, f64::max),
-        truncation: state.report(),
-        tensor_bytes: state.tensor_bytes(),
+        truncation: run.report,
+        tensor_bytes: run.tensor_bytes,
+    }
+}
+
+/// Where the reference marginals of an engine comparison come from.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarginalReference {
+    /// The exact engines: state vector for `n ≤ 20`, else the subspace simulator
+    /// (fixed-weight inputs only).
+    Exact,
+    /// The U(1) engine with this bond cap (cutoff 0): for mixed-weight inputs at large n.
+    U1Chi(usize),
+    /// The dense engine with this bond cap (cutoff 0).
+    DenseChi(usize),
+}
+
+/// Dense and U(1) engines on the same case, timed alternately in one process.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineComparison {
+    /// The dense engine's timings and report.
+    pub dense: MpsBenchResult,
+    /// The U(1) engine's timings and report.
+    pub u1: MpsBenchResult,
+    /// Median dense time / median U(1) time.
+    pub speedup: f64,
+    /// Final state bytes, dense / U(1).
+    pub memory_ratio: f64,
+    /// Where the reference marginals came from (if any).
+    pub reference: Option<MarginalReference>,
+    /// Seconds the reference took.
+    pub reference_seconds: Option<f64>,
+    /// Largest `|P_dense(q_i = 1) − P_ref|`.
+    pub dense_max_marginal_error: Option<f64>,
+    /// Largest `|P_u1(q_i = 1) − P_ref|`.
+    pub u1_max_marginal_error: Option<f64>,
+    /// Largest `|P_dense − P_u1|`.
+    pub dense_u1_max_marginal_difference: f64,
+}
+
+/// The reference marginals for `circuit`.
+pub fn reference_marginals(circuit: &Circuit, reference: MarginalReference) -> Result<Vec<f64>> {
+    use crate::sim::{simulate, Backend};
+    Ok(match reference {
+        MarginalReference::Exact => {
+            let backend = if circuit.qubits <= 20 {
+                Backend::StateVector
+            } else {
+                Backend::Subspace
+            };
+            simulate(backend, circuit, &circuit.parameters)?.marginals()
+        }
+        MarginalReference::U1Chi(chi) => {
+            run_mps_u1(circuit, &circuit.parameters, &MpsConfig::new(chi, 0.0)?)?.marginals()
+        }
+        MarginalReference::DenseChi(chi) => {
+            run_mps(circuit, &circuit.parameters, &MpsConfig::new(chi, 0.0)?)?.marginals()
+        }
     })
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Time the dense and U(1) engines on `case`, alternating (dense first on even repeats,
+/// U(1) first on odd ones) so both see the same machine load, and compare their
+/// marginals with each other and with `reference`.
+pub fn compare_engines(
+    case: MpsBenchCase,
+    repeats: usize,
+    seed: u64,
+    reference: Option<MarginalReference>,
+) -> Result<EngineComparison> {
+    let circuit = case.circuit(seed)?;
+    let config = case.config()?;
+    let (mut td, mut tu) = (Vec::new(), Vec::new());
+    let (mut last_d, mut last_u) = (None, None);
+    for r in 0..repeats.max(1) {
+        let order = if r % 2 == 0 {
+            [MpsEngine::Dense, MpsEngine::U1]
+        } else {
+            [MpsEngine::U1, MpsEngine::Dense]
+        };
+        for engine in order {
+            let (run, seconds) = run_engine(engine, &circuit, &config)?;
+            match engine {
+                MpsEngine::Dense => {
+                    td.push(seconds);
+                    last_d = Some(run);
+                }
+                MpsEngine::U1 => {
+                    tu.push(seconds);
+                    last_u = Some(run);
+                }
+            }
+        }
+    }
+    let (d, u) = (last_d.expect("ran"), last_u.expect("ran"));
+    let difference = max_abs_diff(&d.marginals, &u.marginals);
+    let (mut ref_seconds, mut ed, mut eu) = (None, None, None);
+    if let Some(r) = reference {
+        let t = Instant::now();
+        let p = reference_marginals(&circuit, r)?;
+        ref_seconds = Some(t.elapsed().as_secs_f64());
+        ed = Some(max_abs_diff(&d.marginals, &p));
+        eu = Some(max_abs_diff(&u.marginals, &p));
+    }
+    let dense = summarise(case, MpsEngine::Dense, &td, d);
+    let u1 = summarise(case, MpsEngine::U1, &tu, u);
+    Ok(EngineComparison {
+        speedup: dense.median_seconds / u1.median_seconds,
+        memory_ratio: dense.tensor_bytes as f64 / u1.tensor_bytes.max(1) as f64,
+        dense,
+        u1,
+        reference,
+        reference_seconds: ref_seconds,
+        dense_max_marginal_error: ed,
+        u1_max_marginal_error: eu,
+        dense_u1_max_marginal_difference: difference,
+    })
+}
+
+/// Engine comparisons, printable as markdown.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineComparisonTable {
+    /// One row per case.
+    pub results: Vec<EngineComparison>,
+    /// Peak resident memory of this process (`VmHWM`, bytes; Linux only).
+    pub process_peak_rss_bytes: Option<u64>,
+}
+
+impl fmt::Display for EngineComparisonTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "| input | n | χ | runs | dense median | u1 median | speedup | dense state | u1 state | max bond d/u | fidelity est. d/u | max ΔP dense | max ΔP u1 | max ΔP d−u | reference |"
+        )?;
+        writeln!(
+            f,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        )?;
+        let opt = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.1e}"));
+        for r in &self.results {
+            writeln!(
+                f,
+                "| {} | {} | {} | {} | {} | {} | {:.2}× | {} | {} | {}/{} | {:.6}/{:.6} | {} | {} | {:.1e} | {} |",
+                r.dense.case.input,
+                r.dense.case.qubits,
+                r.dense.case.chi,
+                r.dense.repeats,
+                crate::report::format_seconds(r.dense.median_seconds),
+                crate::report::format_seconds(r.u1.median_seconds),
+                r.speedup,
+                crate::error::format_bytes(r.dense.tensor_bytes as f64),
+                crate::error::format_bytes(r.u1.tensor_bytes as f64),
+                r.dense.truncation.max_bond_reached,
+                r.u1.truncation.max_bond_reached,
+                r.dense.truncation.fidelity_estimate,
+                r.u1.truncation.fidelity_estimate,
+                opt(r.dense_max_marginal_error),
+                opt(r.u1_max_marginal_error),
+                r.dense_u1_max_marginal_difference,
+                match r.reference {
+                    None => "none".to_string(),
+                    Some(MarginalReference::Exact) => "exact".to_string(),
+                    Some(MarginalReference::U1Chi(c)) => format!("u1 χ={c}"),
+                    Some(MarginalReference::DenseChi(c)) => format!("dense χ={c}"),
+                },
+            )?;
+        }
+        if let Some(b) = self.process_peak_rss_bytes {
+            writeln!(
+                f,
+                "\nprocess peak RSS (VmHWM): {}",
+                crate::error::format_bytes(b as f64)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Peak resident set size of this process (`VmHWM` in `/proc/self/status`), if available.
+pub fn process_peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// A table of results, printable as markdown.
@@ -104,19 +376,20 @@ impl fmt::Display for MpsBenchTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "| input | n | χ | median | min | max | runs | fidelity estimate | discarded weight | max bond | swaps | tensors |"
+            "| input | n | χ | engine | median | min | max | runs | fidelity estimate | discarded weight | max bond | swaps | tensors |"
         )?;
         writeln!(
             f,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         )?;
         for r in &self.results {
             writeln!(
                 f,
-                "| {} | {} | {} | {} | {} | {} | {} | {:.6} | {:.3e} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.6} | {:.3e} | {} | {} | {} |",
                 r.case.input,
                 r.case.qubits,
                 r.case.chi,
+                r.engine,
                 crate::report::format_seconds(r.median_seconds),
                 crate::report::format_seconds(r.min_seconds),
                 crate::report::format_seconds(r.max_seconds),

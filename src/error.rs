@@ -254,6 +254,10 @@ pub enum Error {
     /// A plot could not be drawn or written.
     #[error("plot {path}: {message}")]
     Plot { path: PathBuf, message: String },
+    // --- U(1)-symmetric MPS (sim::mps::u1) ---
+    /// The U(1) (Hamming-weight-conserving) MPS met a gate that changes Hamming weight.
+    #[error("{gate} does not conserve Hamming weight, so the U(1) MPS (--symmetry u1) cannot apply it; run the circuit on the dense MPS (--symmetry none), or convert the state with U1Mps::to_dense and apply the gate there")]
+    NotChargeConserving { gate: String },
 }
 
 impl Error {

@@ -27,7 +27,7 @@ pub(crate) const SWAP: Mat4 = [
 ];
 
 /// `P G P` with `P` = SWAP: the same gate with its two qubits listed the other way round.
-fn exchange_qubits(g: &Mat4) -> Mat4 {
+pub(crate) fn exchange_qubits(g: &Mat4) -> Mat4 {
     let p = [0, 2, 1, 3];
     let mut out = [[ZERO; 4]; 4];
     for r in 0..4 {
@@ -39,8 +39,53 @@ fn exchange_qubits(g: &Mat4) -> Mat4 {
 }
 
 /// `SWAP · G` (apply `G`, then exchange the two sites' contents).
-fn then_swap(g: &Mat4) -> Mat4 {
+pub(crate) fn then_swap(g: &Mat4) -> Mat4 {
     [g[0], g[2], g[1], g[3]]
+}
+
+/// Bind `circuit`'s ops and group them into layers: maximal runs of consecutive ops on
+/// pairwise disjoint qubits (shared by the dense and U(1) MPS engines). Errors name the op.
+pub(crate) fn bind_in_layers(
+    circuit: &Circuit,
+    values: &Parameters,
+    n: usize,
+) -> Result<(Vec<BoundGate>, Vec<Vec<usize>>)> {
+    let bound: Vec<BoundGate> = circuit
+        .ops
+        .iter()
+        .enumerate()
+        .map(|(i, g)| g.bind(i, values))
+        .collect::<Result<_>>()?;
+    // Layers: maximal runs of consecutive ops on pairwise disjoint qubits. (Grouping
+    // only consecutive ops, rather than ASAP layering of the whole dependency graph,
+    // keeps the circuit's coarse structure: a data loader still finishes before the
+    // network it feeds starts, so the layout can be restored in between.)
+    let mut busy = vec![false; n];
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new()];
+    for (i, g) in bound.iter().enumerate() {
+        let qubits = g.qubits();
+        if let Some(&q) = qubits.iter().find(|&&q| q >= n) {
+            return Err(Error::QubitOutOfRange {
+                op: i,
+                gate: circuit.ops[i].name().into(),
+                qubit: q,
+                n_qubits: n,
+            });
+        }
+        if qubits.iter().any(|&q| busy[q]) {
+            for &j in layers.last().expect("non-empty") {
+                for q in bound[j].qubits() {
+                    busy[q] = false;
+                }
+            }
+            layers.push(Vec::new());
+        }
+        for &q in &qubits {
+            busy[q] = true;
+        }
+        layers.last_mut().expect("non-empty").push(i);
+    }
+    Ok((bound, layers))
 }
 
 impl Mps {
@@ -64,41 +109,7 @@ impl Mps {
                 circuit.qubits, self.n
             )));
         }
-        let bound: Vec<BoundGate> = circuit
-            .ops
-            .iter()
-            .enumerate()
-            .map(|(i, g)| g.bind(i, values))
-            .collect::<Result<_>>()?;
-        // Layers: maximal runs of consecutive ops on pairwise disjoint qubits. (Grouping
-        // only consecutive ops, rather than ASAP layering of the whole dependency graph,
-        // keeps the circuit's coarse structure: a data loader still finishes before the
-        // network it feeds starts, so the layout can be restored in between.)
-        let mut busy = vec![false; self.n];
-        let mut layers: Vec<Vec<usize>> = vec![Vec::new()];
-        for (i, g) in bound.iter().enumerate() {
-            let qubits = g.qubits();
-            if let Some(&q) = qubits.iter().find(|&&q| q >= self.n) {
-                return Err(Error::QubitOutOfRange {
-                    op: i,
-                    gate: circuit.ops[i].name().into(),
-                    qubit: q,
-                    n_qubits: self.n,
-                });
-            }
-            if qubits.iter().any(|&q| busy[q]) {
-                for &j in layers.last().expect("non-empty") {
-                    for q in bound[j].qubits() {
-                        busy[q] = false;
-                    }
-                }
-                layers.push(Vec::new());
-            }
-            for &q in &qubits {
-                busy[q] = true;
-            }
-            layers.last_mut().expect("non-empty").push(i);
-        }
+        let (bound, layers) = bind_in_layers(circuit, values, self.n)?;
         for (index, mut layer) in layers.into_iter().enumerate() {
             if index > 0 {
                 self.restore_home_if_cheap()?;

@@ -49,6 +49,7 @@ pub mod ordering;
 mod parallel;
 mod persist;
 pub mod truncation;
+pub mod u1;
 
 pub use ordering::{Routing, SiteOrdering};
 pub use persist::{FILE_MAGIC, FILE_VERSION};

@@ -1,0 +1,342 @@
+//! Gate application on the U(1) MPS: diagonal one-qubit gates scale blocks, two-qubit
+//! weight-preserving gates are block-sparse two-site updates at the centre, routed by
+//! SWAPs exactly as in the dense engine (same [`Routing`] plans, same layer scheduling).
+
+use num_complex::Complex64 as C64;
+
+use super::kernels::{conserves_weight4, two_site};
+use super::U1Mps;
+use crate::circuit::gate::unitarity_defect;
+use crate::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
+use crate::error::{Error, Result};
+use crate::sim::mps::gates::{bind_in_layers, exchange_qubits, then_swap, RESTORE_MAX_BOND, SWAP};
+use crate::sim::mps::kernels::is_real4;
+use crate::sim::mps::{MpsConfig, Routing, SiteOrdering};
+
+/// Gates must be unitary to this tolerance (as in the dense engine).
+const UNITARITY_TOLERANCE: f64 = 1e-8;
+
+/// Run `circuit` from `|0…0>` with a resolved config: leading one-qubit gates of each
+/// qubit (before its first two-qubit gate) form the initial product state, the rest runs
+/// scheduled by layers as in [`crate::sim::mps::Mps::run_scheduled`].
+pub(crate) fn run_from_zero(
+    circuit: &Circuit,
+    values: &Parameters,
+    config: &MpsConfig,
+) -> Result<U1Mps> {
+    let n = circuit.qubits;
+    let (bound, layers) = bind_in_layers(circuit, values, n)?;
+    let mut states = vec![[C64::new(1.0, 0.0), C64::new(0.0, 0.0)]; n];
+    let mut entangled = vec![false; n];
+    let mut folded = vec![false; bound.len()];
+    for (i, g) in bound.iter().enumerate() {
+        match g {
+            BoundGate::One { qubit, matrix } if !entangled[*qubit] => {
+                let [a, b] = states[*qubit];
+                states[*qubit] = [
+                    matrix[0][0] * a + matrix[0][1] * b,
+                    matrix[1][0] * a + matrix[1][1] * b,
+                ];
+                folded[i] = true;
+            }
+            BoundGate::One { .. } => {}
+            BoundGate::Two { qubits, .. } => {
+                entangled[qubits[0]] = true;
+                entangled[qubits[1]] = true;
+            }
+        }
+    }
+    let mut psi = U1Mps::from_product_state(&states, config)?;
+    let layers: Vec<Vec<usize>> = layers
+        .into_iter()
+        .map(|l| l.into_iter().filter(|&i| !folded[i]).collect::<Vec<_>>())
+        .filter(|l| !l.is_empty())
+        .collect();
+    psi.run_layers(circuit, &bound, layers)?;
+    Ok(psi)
+}
+
+/// A name for gate errors: "op #i (name on qubits …)".
+fn describe(circuit: &Circuit, i: usize) -> String {
+    format!(
+        "op #{i} ({} on qubits {:?})",
+        circuit.ops[i].name(),
+        circuit.ops[i].qubits()
+    )
+}
+
+impl U1Mps {
+    /// Run a circuit on this state (gates on disjoint qubits reordered as in the dense
+    /// engine's [`crate::sim::mps::Mps::run_scheduled`]). Every gate must conserve Hamming
+    /// weight; errors name the op index.
+    pub fn run_scheduled(&mut self, circuit: &Circuit, values: &Parameters) -> Result<()> {
+        if circuit.qubits != self.n {
+            return Err(Error::InvalidInput(format!(
+                "circuit has {} qubits but the MPS has {}",
+                circuit.qubits, self.n
+            )));
+        }
+        let (bound, layers) = bind_in_layers(circuit, values, self.n)?;
+        self.run_layers(circuit, &bound, layers)
+    }
+
+    fn run_layers(
+        &mut self,
+        circuit: &Circuit,
+        bound: &[BoundGate],
+        layers: Vec<Vec<usize>>,
+    ) -> Result<()> {
+        // Refuse up front (before any work) if a gate breaks the symmetry.
+        for layer in &layers {
+            for &i in layer {
+                if !conserves_weight(&bound[i]) {
+                    return Err(Error::NotChargeConserving {
+                        gate: describe(circuit, i),
+                    });
+                }
+            }
+        }
+        for (index, mut layer) in layers.into_iter().enumerate() {
+            if index > 0 {
+                self.restore_home_if_cheap()?;
+            }
+            let descending = self.routing == Routing::MoveLowerThrough;
+            layer.sort_by_key(|&i| {
+                let sites = bound[i].qubits().into_iter().map(|q| self.site_of_qubit[q]);
+                if descending {
+                    std::cmp::Reverse(sites.max().unwrap_or(0))
+                } else {
+                    std::cmp::Reverse(usize::MAX - sites.min().unwrap_or(0))
+                }
+            });
+            for i in layer {
+                self.apply_gate(&bound[i]).map_err(|e| match e {
+                    Error::InvalidInput(msg) => Error::InvalidOp {
+                        op: i,
+                        message: msg,
+                    },
+                    Error::NotChargeConserving { .. } => Error::NotChargeConserving {
+                        gate: describe(circuit, i),
+                    },
+                    other => other,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reorder the chain back to its initial layout while every bond is tiny (the dense
+    /// engine's rule, [`crate::sim::mps::Mps::restore_home_if_cheap`]).
+    pub fn restore_home_if_cheap(&mut self) -> Result<bool> {
+        let max_bond = self.max_bond_dimension();
+        if self.qubit_at_site == self.home
+            || max_bond > RESTORE_MAX_BOND
+            || max_bond.saturating_mul(4) > self.truncation.max_bond
+        {
+            return Ok(false);
+        }
+        let home = self.home.clone();
+        self.reorder(&home)?;
+        Ok(true)
+    }
+
+    /// Permute the chain so that site `s` holds qubit `order[s]` (adjacent SWAPs).
+    pub fn reorder(&mut self, order: &[usize]) -> Result<()> {
+        let target = SiteOrdering::Custom(order.to_vec()).qubit_at_site(self.n)?;
+        for (s, &qubit) in target.iter().enumerate() {
+            let mut pos = self.site_of_qubit[qubit];
+            while pos > s {
+                self.swap_sites(pos - 1, false)?;
+                pos -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply a gate (qubit indices). Gates that change Hamming weight are refused with
+    /// [`Error::NotChargeConserving`].
+    pub fn apply_gate(&mut self, gate: &BoundGate) -> Result<()> {
+        match gate {
+            BoundGate::One { qubit, matrix } => self.apply_one_qubit(*qubit, matrix),
+            BoundGate::Two { qubits, matrix } => self.apply_two_qubit(qubits[0], qubits[1], matrix),
+        }
+    }
+
+    fn check_qubit(&self, q: usize) -> Result<()> {
+        if q >= self.n {
+            return Err(Error::InvalidInput(format!(
+                "gate on qubit {q} but the MPS has {} qubits (valid: 0..={})",
+                self.n,
+                self.n - 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// A diagonal (weight-preserving) unitary 2×2 gate: scales the `s = 0` and `s = 1`
+    /// blocks of the qubit's site.
+    pub fn apply_one_qubit(&mut self, qubit: usize, m: &Mat2) -> Result<()> {
+        self.check_qubit(qubit)?;
+        let defect = unitarity_defect(m);
+        if defect > UNITARITY_TOLERANCE {
+            return Err(Error::InvalidInput(format!(
+                "single-qubit gate on qubit {qubit} is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
+            )));
+        }
+        if !conserves_weight2(m) {
+            return Err(Error::NotChargeConserving {
+                gate: format!("a non-diagonal single-qubit gate on qubit {qubit}"),
+            });
+        }
+        let site = self.site_of_qubit[qubit];
+        for (idx, block) in self.blocks[site].iter_mut().enumerate() {
+            let phase = m[idx % 2][idx % 2];
+            if phase != C64::new(1.0, 0.0) {
+                block.iter_mut().for_each(|z| *z *= phase);
+            }
+        }
+        if m[0][0].im != 0.0 || m[1][1].im != 0.0 {
+            self.real = false;
+        }
+        Ok(())
+    }
+
+    /// A weight-preserving 4×4 gate on `|q_a q_b>` (index `2·q_a + q_b`), routed by SWAPs
+    /// as in the dense engine.
+    pub fn apply_two_qubit(&mut self, qa: usize, qb: usize, m: &Mat4) -> Result<()> {
+        self.check_qubit(qa)?;
+        self.check_qubit(qb)?;
+        if qa == qb {
+            return Err(Error::InvalidInput(format!(
+                "two-qubit gate on qubit {qa} twice; it needs two distinct qubits"
+            )));
+        }
+        let defect = unitarity_defect(m);
+        if defect > UNITARITY_TOLERANCE {
+            return Err(Error::InvalidInput(format!(
+                "two-qubit gate on qubits ({qa}, {qb}) is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
+            )));
+        }
+        if !conserves_weight4(m) {
+            return Err(Error::NotChargeConserving {
+                gate: format!("a two-qubit gate on qubits ({qa}, {qb})"),
+            });
+        }
+        let walk = self
+            .routing
+            .plan(self.site_of_qubit[qa], self.site_of_qubit[qb], self.centre);
+        let mut pos = walk.from;
+        let upward = walk.to > pos;
+        if upward {
+            while pos + 1 < walk.to {
+                self.swap_sites(pos, true)?;
+                pos += 1;
+            }
+        } else {
+            while pos > walk.to + 1 {
+                self.swap_sites(pos - 1, false)?;
+                pos -= 1;
+            }
+        }
+        let lo = pos.min(walk.to);
+        let g = if self.qubit_at_site[lo] == qa {
+            *m
+        } else {
+            exchange_qubits(m)
+        };
+        let g = if walk.cross { then_swap(&g) } else { g };
+        self.two_site_update(lo, &g, upward)?;
+        if walk.cross {
+            self.exchange_sites(lo);
+        }
+        Ok(())
+    }
+
+    /// Swap the contents of sites `i` and `i + 1` (a routing SWAP).
+    pub fn swap_sites(&mut self, i: usize, centre_right: bool) -> Result<()> {
+        self.two_site_update(i, &SWAP, centre_right)?;
+        self.exchange_sites(i);
+        self.stats.swaps += 1;
+        Ok(())
+    }
+
+    fn exchange_sites(&mut self, i: usize) {
+        self.qubit_at_site.swap(i, i + 1);
+        self.site_of_qubit[self.qubit_at_site[i]] = i;
+        self.site_of_qubit[self.qubit_at_site[i + 1]] = i + 1;
+    }
+
+    /// Apply the weight-preserving `g` (site order) to sites `i, i+1`: blockwise SVDs, one
+    /// global truncation, recorded in the truncation statistics as in the dense engine.
+    pub(crate) fn two_site_update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
+        if i + 1 >= self.n {
+            return Err(Error::InvalidInput(format!(
+                "two-site update at sites ({i}, {}) but the chain has {} sites",
+                i + 1,
+                self.n
+            )));
+        }
+        if self.centre < i {
+            self.move_centre_to(i);
+        } else if self.centre > i + 1 {
+            self.move_centre_to(i + 1);
+        }
+        let gate_real = is_real4(g);
+        let (a, b) = self.blocks.split_at_mut(i + 1);
+        let (left, right) = (&mut a[i], &mut b[0]);
+        let (dl, dm, dr) = (&self.dims[i], &self.dims[i + 1], &self.dims[i + 2]);
+        let split = if self.real && gate_real {
+            two_site(
+                &mut self.work.re,
+                left,
+                right,
+                dl,
+                dm,
+                dr,
+                g,
+                &self.truncation,
+                centre_right,
+            )?
+        } else {
+            two_site(
+                &mut self.work.cx,
+                left,
+                right,
+                dl,
+                dm,
+                dr,
+                g,
+                &self.truncation,
+                centre_right,
+            )?
+        };
+        if !gate_real {
+            self.real = false;
+        }
+        let bond: usize = split.dims.iter().sum();
+        self.dims[i + 1] = split.dims;
+        self.centre = if centre_right { i + 1 } else { i };
+        let c = split.choice;
+        let eps = if c.total_weight > 0.0 {
+            c.discarded_weight / c.total_weight
+        } else {
+            0.0
+        };
+        self.stats.record(i, eps, c.truncated, bond);
+        Ok(())
+    }
+}
+
+fn conserves_weight2(m: &Mat2) -> bool {
+    let scale = m.iter().flatten().map(|z| z.norm()).fold(0.0, f64::max);
+    let tol = 1e-12 * scale.max(1.0);
+    m[0][1].norm() <= tol && m[1][0].norm() <= tol
+}
+
+/// True if the bound gate maps each Hamming-weight sector into itself.
+pub fn conserves_weight(g: &BoundGate) -> bool {
+    match g {
+        BoundGate::One { matrix, .. } => conserves_weight2(matrix),
+        BoundGate::Two { matrix, .. } => conserves_weight4(matrix),
+    }
+}
