@@ -134,6 +134,10 @@ pub enum Error {
     /// Training settings that cannot work together, or a checkpoint that does not match them.
     #[error("training: {0}")]
     Training(String),
+    // --- imputation study ---
+    /// An imputer or the imputation study cannot run with the given data or settings.
+    #[error("imputation: {0}")]
+    Imputation(String),
 }
 
 impl Error {

@@ -30,10 +30,12 @@ pub mod bits;
 pub mod circuit;
 pub mod data;
 pub mod error;
+pub mod impute;
 pub mod io;
 pub mod linalg;
 pub mod report;
 pub mod sim;
+pub mod study;
 pub mod train;
 
 pub use bits::BitString;

@@ -28,6 +28,9 @@ enum Command {
     /// Time the standard workloads (medians over repeats).
     #[command(subcommand)]
     Bench(cli::bench::Target),
+    /// Studies: the clinical imputation study (classical vs hybrid Butterfly imputers).
+    #[command(subcommand)]
+    Study(cli::study::Study),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Bench(target) => cli::bench::run(target),
         Command::Train(args) => cli::train::run(*args),
+        Command::Study(study) => cli::study::run(study),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

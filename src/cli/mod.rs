@@ -4,6 +4,7 @@ pub mod bench;
 pub mod butterfly;
 pub mod demo;
 pub mod simulate;
+pub mod study;
 pub mod train;
 
 use butterfly_mps::Result;
