@@ -52,7 +52,10 @@ fn committed_rhc_file_has_the_documented_sha256_and_shape() {
     assert_eq!((t.n_rows(), t.columns.len()), (5735, 62));
     let dth30 = t.column("dth30").unwrap();
     assert_eq!(dth30.kind, ColumnKind::YesNo);
-    assert_eq!(dth30.cells.iter().filter(|c| **c == Some(1.0)).count(), 1918);
+    assert_eq!(
+        dth30.cells.iter().filter(|c| **c == Some(1.0)).count(),
+        1918
+    );
     // wtkilo1 = 0 means "not recorded".
     let wt = t.column("wtkilo1").unwrap();
     assert_eq!(wt.cells.iter().filter(|c| c.is_none()).count(), 515);
@@ -63,7 +66,15 @@ fn committed_rhc_file_has_the_documented_sha256_and_shape() {
     }
     let na = t.column("cat2").unwrap();
     assert!(na.cells.iter().all(|c| c.is_some()));
-    assert_eq!(t.column("urin1").unwrap().cells.iter().filter(|c| c.is_none()).count(), 3028);
+    assert_eq!(
+        t.column("urin1")
+            .unwrap()
+            .cells
+            .iter()
+            .filter(|c| c.is_none())
+            .count(),
+        3028
+    );
     // dnr1 has cells written ` "No"` (a space before the quote): still yes/no.
     assert_eq!(t.column("dnr1").unwrap().kind, ColumnKind::YesNo);
     assert_eq!(t.column("age").unwrap().cells[0], Some(70.25098));
@@ -84,14 +95,50 @@ fn typed_table_reads_real_world_quirks() {
     let t = typed.to_table();
     assert_eq!(
         t.columns,
-        vec!["id", "smoker", "dept=ICU", "dept=ward, east", "sec=A", "sec=B", "sec=NA", "w"]
+        vec![
+            "id",
+            "smoker",
+            "dept=ICU",
+            "dept=ward, east",
+            "sec=A",
+            "sec=B",
+            "sec=NA",
+            "w"
+        ]
     );
     assert_eq!(
         t.rows,
         vec![
-            vec![Some(1.0), Some(1.0), Some(1.0), Some(0.0), Some(0.0), Some(0.0), Some(1.0), None],
-            vec![Some(2.0), Some(0.0), Some(0.0), Some(1.0), Some(1.0), Some(0.0), Some(0.0), Some(71.5)],
-            vec![Some(3.0), None, Some(1.0), Some(0.0), Some(0.0), Some(1.0), Some(0.0), None],
+            vec![
+                Some(1.0),
+                Some(1.0),
+                Some(1.0),
+                Some(0.0),
+                Some(0.0),
+                Some(0.0),
+                Some(1.0),
+                None
+            ],
+            vec![
+                Some(2.0),
+                Some(0.0),
+                Some(0.0),
+                Some(1.0),
+                Some(1.0),
+                Some(0.0),
+                Some(0.0),
+                Some(71.5)
+            ],
+            vec![
+                Some(3.0),
+                None,
+                Some(1.0),
+                Some(0.0),
+                Some(0.0),
+                Some(1.0),
+                Some(0.0),
+                None
+            ],
         ]
     );
     assert_eq!(t.lines, vec![2, 3, 4]);
@@ -103,24 +150,52 @@ fn typed_table_reads_real_world_quirks() {
 #[test]
 fn typed_table_errors_name_file_line_and_column() {
     let spec = TableSpec::default();
-    let err = |text: &str, spec: &TableSpec| TypedTable::parse(text, "t.csv", spec).unwrap_err().to_string();
+    let err = |text: &str, spec: &TableSpec| {
+        TypedTable::parse(text, "t.csv", spec)
+            .unwrap_err()
+            .to_string()
+    };
     let e = err("a,b\n1,2\n3,x7\n4,5\n", &spec);
-    assert!(e.starts_with("t.csv:3, column \"b\": \"x7\" is not a number"), "{e}");
+    assert!(
+        e.starts_with("t.csv:3, column \"b\": \"x7\" is not a number"),
+        "{e}"
+    );
     assert!(e.contains("first at line 2"), "{e}");
     let e = err("a,b\n1,2\n3\n", &spec);
-    assert!(e.starts_with("t.csv:3:") && e.contains("1 cells but the header has 2"), "{e}");
+    assert!(
+        e.starts_with("t.csv:3:") && e.contains("1 cells but the header has 2"),
+        "{e}"
+    );
     let e = err("a,b\n1,\"2\n", &spec);
-    assert!(e.starts_with("t.csv:2:") && e.contains("never closed"), "{e}");
+    assert!(
+        e.starts_with("t.csv:2:") && e.contains("never closed"),
+        "{e}"
+    );
     let e = err("a,a\n1,2\n", &spec);
     assert!(e.contains("column \"a\"") && e.contains("twice"), "{e}");
-    let zero = TableSpec { zero_missing: vec!["nope".into()], ..Default::default() };
+    let zero = TableSpec {
+        zero_missing: vec!["nope".into()],
+        ..Default::default()
+    };
     let e = err("a,b\n1,2\n", &zero);
-    assert!(e.contains("column \"nope\"") && e.contains("not in the header"), "{e}");
-    let zero = TableSpec { zero_missing: vec!["b".into()], ..Default::default() };
+    assert!(
+        e.contains("column \"nope\"") && e.contains("not in the header"),
+        "{e}"
+    );
+    let zero = TableSpec {
+        zero_missing: vec!["b".into()],
+        ..Default::default()
+    };
     let e = err("a,b\n1,x\n", &zero);
-    assert!(e.contains("column \"b\"") && e.contains("not numeric"), "{e}");
+    assert!(
+        e.contains("column \"b\"") && e.contains("not numeric"),
+        "{e}"
+    );
     // Declared categorical: numbers and words are levels.
-    let cat = TableSpec { categorical: vec!["b".into()], ..Default::default() };
+    let cat = TableSpec {
+        categorical: vec!["b".into()],
+        ..Default::default()
+    };
     let t = TypedTable::parse("a,b\n1,2\n3,x\n", "t.csv", &cat).unwrap();
     assert_eq!(t.to_table().columns, vec!["a", "b=2", "b=x"]);
     // The numeric Table API is unchanged.
@@ -159,7 +234,12 @@ fn mcar_mask_is_seeded_keeps_truth_and_touches_only_chosen_columns() {
 fn mean_and_zero_fill_exactly() {
     let d = Incomplete::new(
         names(2),
-        array![[1.0, f64::NAN], [f64::NAN, -2.0], [5.0, 4.0], [f64::NAN, 1.0]],
+        array![
+            [1.0, f64::NAN],
+            [f64::NAN, -2.0],
+            [5.0, 4.0],
+            [f64::NAN, 1.0]
+        ],
     )
     .unwrap();
     assert_eq!(
@@ -172,7 +252,10 @@ fn mean_and_zero_fill_exactly() {
     );
     let empty = Incomplete::new(names(2), array![[f64::NAN, 1.0], [f64::NAN, 2.0]]).unwrap();
     let e = Mean.impute(&empty, 0).unwrap_err().to_string();
-    assert!(e.contains("\"c0\"") && e.contains("no present value"), "{e}");
+    assert!(
+        e.contains("\"c0\"") && e.contains("no present value"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -201,10 +284,20 @@ fn mice_recovers_linear_relations() {
     let mut exact = 0;
     for (&(r, c), &t) in mask.cells.iter().zip(&mask.truth) {
         let present = holey.observed_rows(c);
-        let lo = present.iter().map(|&i| v[[i, c]]).fold(f64::INFINITY, f64::min);
-        let hi = present.iter().map(|&i| v[[i, c]]).fold(f64::NEG_INFINITY, f64::max);
+        let lo = present
+            .iter()
+            .map(|&i| v[[i, c]])
+            .fold(f64::INFINITY, f64::min);
+        let hi = present
+            .iter()
+            .map(|&i| v[[i, c]])
+            .fold(f64::NEG_INFINITY, f64::max);
         let expected = t.clamp(lo, hi);
-        assert!((out[[r, c]] - expected).abs() < 1e-4, "row {r} col {c}: {} vs {t} (range {lo}..{hi})", out[[r, c]]);
+        assert!(
+            (out[[r, c]] - expected).abs() < 1e-4,
+            "row {r} col {c}: {} vs {t} (range {lo}..{hi})",
+            out[[r, c]]
+        );
         exact += usize::from(t == expected);
     }
     assert!(exact as f64 > 0.95 * mask.cells.len() as f64);
@@ -235,14 +328,22 @@ fn knn_is_exact_on_duplicated_rows() {
     assert_eq!(out.column(0), v.column(0));
     // With k = 10 the neighbours include other prototypes: no longer exact.
     let far = Knn::new(10).impute(&data, 0).unwrap();
-    assert!((0..240).step_by(12).any(|r| (far[[r, 2]] - v[[r, 2]]).abs() > 1e-3));
+    assert!((0..240)
+        .step_by(12)
+        .any(|r| (far[[r, 2]] - v[[r, 2]]).abs() > 1e-3));
     assert!(Knn::new(0).impute(&data, 0).is_err());
 }
 
 #[test]
 fn regression_tree_and_forest_find_a_step() {
     // 20 distinct x0 values (fewer than the 32 bins, so every midpoint is a candidate).
-    let x = Array2::from_shape_fn((300, 2), |(r, c)| if c == 0 { (r % 20) as f64 } else { (r / 100) as f64 });
+    let x = Array2::from_shape_fn((300, 2), |(r, c)| {
+        if c == 0 {
+            (r % 20) as f64
+        } else {
+            (r / 100) as f64
+        }
+    });
     // Step at x0 = 8.5 of height 10, plus 5 per level of x1 (three levels).
     let y: Vec<f64> = (0..300)
         .map(|r| if x[[r, 0]] > 8.0 { 10.0 } else { 0.0 } + 5.0 * x[[r, 1]])
@@ -288,7 +389,10 @@ fn missforest_recovers_a_step_function_that_mice_cannot() {
     let forest = MissForest {
         max_iterations: 3,
         n_trees: 20,
-        tree: TreeParams { max_features: Some(2), ..Default::default() },
+        tree: TreeParams {
+            max_features: Some(2),
+            ..Default::default()
+        },
     };
     let out = forest.impute(&holey, 1).unwrap();
     let mice = Mice::default().impute(&holey, 1).unwrap();
@@ -300,8 +404,17 @@ fn missforest_recovers_a_step_function_that_mice_cannot() {
         .zip(&mask.truth)
         .filter(|(&(r, c), t)| (out[[r, c]] - **t).abs() < 1e-9)
         .count();
-    assert!(exact as f64 >= 0.9 * mask.cells.len() as f64, "{exact} of {}", mask.cells.len());
-    assert!(rmse(&out) < 0.3 * rmse(&mice), "forest {} mice {}", rmse(&out), rmse(&mice));
+    assert!(
+        exact as f64 >= 0.9 * mask.cells.len() as f64,
+        "{exact} of {}",
+        mask.cells.len()
+    );
+    assert!(
+        rmse(&out) < 0.3 * rmse(&mice),
+        "forest {} mice {}",
+        rmse(&out),
+        rmse(&mice)
+    );
     // Seeded: the same seed gives the same matrix.
     assert_eq!(out, forest.impute(&holey, 1).unwrap());
 }
@@ -327,10 +440,19 @@ fn deep_mice_fits_a_nonlinear_relation_better_than_mice() {
             / mask.cells.len() as f64)
             .sqrt()
     };
-    let deep = DeepMice { epochs: 40, patience: 8, ..Default::default() };
+    let deep = DeepMice {
+        epochs: 40,
+        patience: 8,
+        ..Default::default()
+    };
     let d = deep.impute(&holey, 3).unwrap();
     let m = Mice::default().impute(&holey, 3).unwrap();
-    assert!(rmse(&d) < 0.35 * rmse(&m), "deep {} mice {}", rmse(&d), rmse(&m));
+    assert!(
+        rmse(&d) < 0.35 * rmse(&m),
+        "deep {} mice {}",
+        rmse(&d),
+        rmse(&m)
+    );
     assert_eq!(d, deep.impute(&holey, 3).unwrap());
 }
 
@@ -356,15 +478,26 @@ fn hybrid_imputer_learns_its_target_column() {
     let out = h.impute(&data, 3).unwrap();
     data.check_completed(&out, "hybrid").unwrap();
     let err = |out: &Array2<f64>| {
-        (hidden.iter().map(|&r| (out[[r, 2]] - truth[[r, 2]]).powi(2)).sum::<f64>()
+        (hidden
+            .iter()
+            .map(|&r| (out[[r, 2]] - truth[[r, 2]]).powi(2))
+            .sum::<f64>()
             / hidden.len() as f64)
             .sqrt()
     };
     let mean = Mean.impute(&data, 0).unwrap();
-    assert!(err(&out) < 0.25 * err(&mean), "hybrid {} mean {}", err(&out), err(&mean));
+    assert!(
+        err(&out) < 0.25 * err(&mean),
+        "hybrid {} mean {}",
+        err(&out),
+        err(&mean)
+    );
     assert_eq!(h.name(), "hybrid 8q");
     let e = HybridImputer::new("nope", 8).impute(&data, 1).unwrap_err();
-    assert!(matches!(e, Error::Imputation(_)) && e.to_string().contains("\"nope\""), "{e}");
+    assert!(
+        matches!(e, Error::Imputation(_)) && e.to_string().contains("\"nope\""),
+        "{e}"
+    );
 }
 
 /// An executor that counts the circuits it runs and delegates to the exact unary path.
@@ -374,7 +507,11 @@ impl Executor for Counting {
     fn name(&self) -> String {
         "counting unary".into()
     }
-    fn execute(&self, batch: &[CircuitRun<'_>], plan: &ShotPlan) -> butterfly_mps::Result<Vec<RunResult>> {
+    fn execute(
+        &self,
+        batch: &[CircuitRun<'_>],
+        plan: &ShotPlan,
+    ) -> butterfly_mps::Result<Vec<RunResult>> {
         self.0.fetch_add(batch.len() as u64, Ordering::SeqCst);
         UnaryExecutor.execute(batch, plan)
     }
@@ -400,8 +537,14 @@ fn hybrid_final_layer_runs_on_the_given_executor() {
     // ≥ 4 shifted circuits per training row per epoch of the last stage, plus the
     // predictions of the 80 hidden cells.
     let train_rows = 240 - 24; // 10 % validation
-    assert!(ran >= 4 * train_rows as u64 + 80, "executor ran {ran} circuits");
-    let rmse = (hidden.iter().map(|&r| (out[[r, 2]] - truth[[r, 2]]).powi(2)).sum::<f64>()
+    assert!(
+        ran >= 4 * train_rows as u64 + 80,
+        "executor ran {ran} circuits"
+    );
+    let rmse = (hidden
+        .iter()
+        .map(|&r| (out[[r, 2]] - truth[[r, 2]]).powi(2))
+        .sum::<f64>()
         / hidden.len() as f64)
         .sqrt();
     assert!(rmse < 0.4, "rmse {rmse}");

@@ -61,8 +61,10 @@ fn run_imputation(args: ImputationArgs) -> Result<()> {
     config.missing_rate = args.rate;
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} method × seed · {elapsed} elapsed, ETA {eta} · {msg}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} method × seed · {elapsed} elapsed, ETA {eta} · {msg}",
+        )
+        .expect("valid template"),
     );
     let report = run_study(&config, &mut |event| match event {
         StudyEvent::Start { steps } => bar.set_length(*steps as u64),

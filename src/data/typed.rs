@@ -221,11 +221,8 @@ impl TypedTable {
                         cells,
                     }
                 } else {
-                    let mut levels: Vec<String> = texts
-                        .iter()
-                        .filter(|t| !is_missing(t))
-                        .cloned()
-                        .collect();
+                    let mut levels: Vec<String> =
+                        texts.iter().filter(|t| !is_missing(t)).cloned().collect();
                     levels.sort();
                     levels.dedup();
                     let cells = texts
@@ -335,11 +332,10 @@ impl TypedTable {
                 for c in &self.columns {
                     match &c.kind {
                         ColumnKind::Numeric | ColumnKind::YesNo => row.push(c.cells[r]),
-                        ColumnKind::Categorical { levels } => {
-                            row.extend((0..levels.len()).map(|l| {
-                                c.cells[r].map(|v| f64::from(v as usize == l))
-                            }))
-                        }
+                        ColumnKind::Categorical { levels } => row.extend(
+                            (0..levels.len())
+                                .map(|l| c.cells[r].map(|v| f64::from(v as usize == l))),
+                        ),
                     }
                 }
                 row

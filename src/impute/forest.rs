@@ -251,7 +251,9 @@ impl RegressionForest {
             )));
         }
         if x.ncols() == 0 {
-            return Err(Error::Imputation("a forest needs at least one predictor".into()));
+            return Err(Error::Imputation(
+                "a forest needs at least one predictor".into(),
+            ));
         }
         let all: Vec<usize>;
         let rows = match rows {
@@ -262,7 +264,9 @@ impl RegressionForest {
             }
         };
         if rows.is_empty() {
-            return Err(Error::Imputation("a forest needs at least one training row".into()));
+            return Err(Error::Imputation(
+                "a forest needs at least one training row".into(),
+            ));
         }
         let binned = Binned::new(x, rows, params.bins);
         let ys: Vec<f64> = rows.iter().map(|&r| y[r]).collect();

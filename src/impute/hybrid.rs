@@ -173,7 +173,12 @@ impl HybridImputer {
 
     /// The training set: target ~ other columns of `base` on the rows where the target
     /// is present in `data` (seeded subsample if `max_train_rows` is set).
-    fn dataset(&self, data: &Incomplete, base: &Array2<f64>, seed: u64) -> Result<(usize, Dataset)> {
+    fn dataset(
+        &self,
+        data: &Incomplete,
+        base: &Array2<f64>,
+        seed: u64,
+    ) -> Result<(usize, Dataset)> {
         let t = data.column_index(&self.target)?;
         if data.n_cols() < 2 {
             return Err(Error::Imputation(
@@ -212,7 +217,12 @@ impl HybridImputer {
     }
 
     /// Train the hybrid model on `base` (a completion of `data`, normally MICE's).
-    pub fn train_model(&self, data: &Incomplete, base: &Array2<f64>, seed: u64) -> Result<HybridModel> {
+    pub fn train_model(
+        &self,
+        data: &Incomplete,
+        base: &Array2<f64>,
+        seed: u64,
+    ) -> Result<HybridModel> {
         let (_, dataset) = self.dataset(data, base, seed)?;
         let layers = self.config.n_layers();
         let run = RunControl::default();
@@ -254,7 +264,12 @@ impl HybridImputer {
 
     /// Impute the target column with the hybrid model, starting from `base` (a completion
     /// of `data`, normally MICE's, whose other columns are kept).
-    pub fn complete(&self, data: &Incomplete, base: &Array2<f64>, seed: u64) -> Result<Array2<f64>> {
+    pub fn complete(
+        &self,
+        data: &Incomplete,
+        base: &Array2<f64>,
+        seed: u64,
+    ) -> Result<Array2<f64>> {
         data.check_completed(base, "the base imputer")?;
         let model = self.train_model(data, base, seed)?;
         let t = data.column_index(&self.target)?;
@@ -262,7 +277,11 @@ impl HybridImputer {
         let others: Vec<usize> = (0..data.n_cols()).filter(|&j| j != t).collect();
         let xs: Vec<Vec<f64>> = missing
             .iter()
-            .map(|&r| base.index_axis(Axis(0), r).select(Axis(0), &others).to_vec())
+            .map(|&r| {
+                base.index_axis(Axis(0), r)
+                    .select(Axis(0), &others)
+                    .to_vec()
+            })
             .collect();
         let preds: Vec<f64> = match &self.final_layer {
             Some(fl) if fl.predict_on_executor => {

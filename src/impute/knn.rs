@@ -61,7 +61,10 @@ impl Imputer for Knn {
         let block = |cols: &[usize]| -> Vec<f64> {
             let mut out = Vec::with_capacity(n * cols.len());
             for r in 0..n {
-                out.extend(cols.iter().map(|&c| (data.values[[r, c]] - means[c]) / sds[c]));
+                out.extend(
+                    cols.iter()
+                        .map(|&c| (data.values[[r, c]] - means[c]) / sds[c]),
+                );
             }
             out
         };

@@ -221,7 +221,9 @@ pub fn load_study_data(config: &StudyConfig) -> Result<StudyData> {
                 )));
             }
             features.column_index(m).map_err(|_| {
-                Error::Imputation(format!("masked column \"{m}\" is excluded from the features"))
+                Error::Imputation(format!(
+                    "masked column \"{m}\" is excluded from the features"
+                ))
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -377,7 +379,9 @@ pub fn run_study(
 ) -> Result<StudyReport> {
     let started = Instant::now();
     if config.seeds == 0 {
-        return Err(Error::Imputation("the study needs at least one seed".into()));
+        return Err(Error::Imputation(
+            "the study needs at least one seed".into(),
+        ));
     }
     if !(config.test_fraction > 0.0 && config.test_fraction < 1.0) {
         return Err(Error::Imputation(format!(
@@ -431,7 +435,9 @@ pub fn run_study(
     observer(&StudyEvent::Start {
         steps: methods.len() * config.seeds,
     });
-    let seeds: Vec<u64> = (0..config.seeds as u64).map(|s| config.first_seed + s).collect();
+    let seeds: Vec<u64> = (0..config.seeds as u64)
+        .map(|s| config.first_seed + s)
+        .collect();
     for &seed in &seeds {
         let (masked, mask) = mcar_mask(&data.features, &data.masked, config.missing_rate, seed)?;
         let split = split_rows(masked.n_rows(), config.test_fraction, seed);
@@ -445,25 +451,35 @@ pub fn run_study(
                     mice_result = Some((out.clone(), t0.elapsed().as_secs_f64()));
                     out
                 } else if name == &deep.name() {
-                    let (base, base_seconds) = mice_result.as_ref().expect("MICE runs before Deep MICE");
+                    let (base, base_seconds) =
+                        mice_result.as_ref().expect("MICE runs before Deep MICE");
                     let out = deep.refine(&masked, base.clone(), seed)?;
                     let secs = t0.elapsed().as_secs_f64() + base_seconds;
                     method.seconds.push(secs);
-                    finish(method, &out, &masked, &data, &mask, &sds, &split, config, seed, observer)?;
+                    finish(
+                        method, &out, &masked, &data, &mask, &sds, &split, config, seed, observer,
+                    )?;
                     continue;
                 } else {
                     imputer.impute(&masked, seed)?
                 }
             } else {
                 let h = &config.hybrids[k - classical.len()];
-                let (base, base_seconds) = mice_result.as_ref().expect("MICE runs before the hybrids");
+                let (base, base_seconds) =
+                    mice_result.as_ref().expect("MICE runs before the hybrids");
                 let out = h.complete(&masked, base, seed)?;
-                method.seconds.push(t0.elapsed().as_secs_f64() + base_seconds);
-                finish(method, &out, &masked, &data, &mask, &sds, &split, config, seed, observer)?;
+                method
+                    .seconds
+                    .push(t0.elapsed().as_secs_f64() + base_seconds);
+                finish(
+                    method, &out, &masked, &data, &mask, &sds, &split, config, seed, observer,
+                )?;
                 continue;
             };
             method.seconds.push(t0.elapsed().as_secs_f64());
-            finish(method, &completed, &masked, &data, &mask, &sds, &split, config, seed, observer)?;
+            finish(
+                method, &completed, &masked, &data, &mask, &sds, &split, config, seed, observer,
+            )?;
         }
     }
     let best = methods

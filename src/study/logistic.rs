@@ -48,7 +48,9 @@ impl Logistic {
             }
         };
         if rows.is_empty() {
-            return Err(Error::Imputation("logistic regression needs training rows".into()));
+            return Err(Error::Imputation(
+                "logistic regression needs training rows".into(),
+            ));
         }
         let p = x.ncols();
         let (mean, scale) = standardisation(x, Some(rows));
@@ -72,14 +74,21 @@ impl Logistic {
         let mut beta = vec![0.0; q];
         for _ in 0..50 {
             let eta: Vec<f64> = (0..n)
-                .map(|i| z[i * q..(i + 1) * q].iter().zip(&beta).map(|(a, b)| a * b).sum())
+                .map(|i| {
+                    z[i * q..(i + 1) * q]
+                        .iter()
+                        .zip(&beta)
+                        .map(|(a, b)| a * b)
+                        .sum()
+                })
                 .collect();
             let mu: Vec<f64> = eta.iter().map(|&e| sigmoid(e)).collect();
             let w: Vec<f64> = mu.iter().map(|m| (m * (1.0 - m)).max(1e-12)).collect();
             // Newton step: (ZᵀWZ + P) δ = Zᵀ(t − μ) − Pβ.
             let g: Vec<f64> = (0..q)
                 .map(|j| {
-                    (0..n).map(|i| z[i * q + j] * (t[i] - mu[i])).sum::<f64>() - penalty[j] * beta[j]
+                    (0..n).map(|i| z[i * q + j] * (t[i] - mu[i])).sum::<f64>()
+                        - penalty[j] * beta[j]
                 })
                 .collect();
             let delta = solve_penalised(&z, n, q, &w, &penalty, &g)?;
@@ -93,7 +102,8 @@ impl Logistic {
         }
         if beta.iter().any(|b| !b.is_finite()) {
             return Err(Error::Numerical(
-                "logistic regression diverged (non-finite weights); increase the regularisation".into(),
+                "logistic regression diverged (non-finite weights); increase the regularisation"
+                    .into(),
             ));
         }
         Ok(Logistic {

@@ -110,8 +110,8 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Result<WelchTest> {
         ));
     }
     let t = (ma - mb) / (va + vb).sqrt();
-    let dof = (va + vb).powi(2)
-        / (va * va / (a.len() as f64 - 1.0) + vb * vb / (b.len() as f64 - 1.0));
+    let dof =
+        (va + vb).powi(2) / (va * va / (a.len() as f64 - 1.0) + vb * vb / (b.len() as f64 - 1.0));
     Ok(WelchTest {
         t,
         dof,

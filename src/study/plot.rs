@@ -14,7 +14,11 @@ use crate::error::{Error, Result};
 pub fn auc_plot_svg(report: &StudyReport) -> Result<String> {
     let plot_err = |e: String| Error::Imputation(format!("could not draw the plot: {e}"));
     let k = report.methods.len();
-    let all: Vec<f64> = report.methods.iter().flat_map(|m| m.auc.iter().copied()).collect();
+    let all: Vec<f64> = report
+        .methods
+        .iter()
+        .flat_map(|m| m.auc.iter().copied())
+        .collect();
     if k == 0 || all.is_empty() {
         return Err(plot_err("the report has no results".into()));
     }
@@ -59,7 +63,11 @@ pub fn auc_plot_svg(report: &StudyReport) -> Result<String> {
             .draw()
             .map_err(|e| plot_err(e.to_string()))?;
         for (i, m) in report.methods.iter().enumerate() {
-            let color = if m.quantum { RGBColor(200, 60, 40) } else { RGBColor(40, 90, 170) };
+            let color = if m.quantum {
+                RGBColor(200, 60, 40)
+            } else {
+                RGBColor(40, 90, 170)
+            };
             let x = i as f64;
             let n = m.auc.len().max(1) as f64;
             chart
