@@ -274,10 +274,10 @@ pub fn mcar_mask(
         truth: Vec::new(),
     };
     for r in 0..data.n_rows() {
-        for c in 0..data.n_cols() {
+        for (c, &is_chosen) in chosen.iter().enumerate() {
             // One draw per chosen cell, present or not, so a column's mask does not depend
             // on which other cells happen to be missing.
-            if !chosen[c] {
+            if !is_chosen {
                 continue;
             }
             let hide = rng.random::<f64>() < rate;
