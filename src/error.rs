@@ -258,6 +258,10 @@ pub enum Error {
     /// The U(1) (Hamming-weight-conserving) MPS met a gate that changes Hamming weight.
     #[error("{gate} does not conserve Hamming weight, so the U(1) MPS (--symmetry u1) cannot apply it; run the circuit on the dense MPS (--symmetry none), or convert the state with U1Mps::to_dense and apply the gate there")]
     NotChargeConserving { gate: String },
+    // --- imputation study ---
+    /// An imputer or the imputation study cannot run with the given data or settings.
+    #[error("imputation: {0}")]
+    Imputation(String),
 }
 
 impl Error {

@@ -35,6 +35,7 @@ pub mod circuit;
 pub mod compile;
 pub mod data;
 pub mod error;
+pub mod impute;
 pub mod io;
 pub mod ionq;
 pub mod linalg;
@@ -43,6 +44,7 @@ pub mod plot;
 pub mod report;
 pub mod sim;
 pub mod sweep;
+pub mod study;
 pub mod train;
 pub mod validate;
 

@@ -50,6 +50,9 @@ enum Command {
     /// Accuracy-vs-bond-dimension and scaling studies (resumable; CSV, JSON and plots).
     #[command(subcommand)]
     Sweep(cli::sweep::Target),
+    /// Studies: the clinical imputation study (classical vs hybrid Butterfly imputers).
+    #[command(subcommand)]
+    Study(cli::study::Study),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => cli::compile::run(args),
         Command::Validate(args) => cli::validate::run(*args),
         Command::Sweep(target) => cli::sweep::run(target),
+        Command::Study(study) => cli::study::run(study),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ pub mod ionq;
 pub mod noisy;
 pub mod simulate;
 pub mod sweep;
+pub mod study;
 pub mod train;
 pub mod validate;
 

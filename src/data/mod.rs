@@ -11,6 +11,8 @@
 
 pub mod dataset;
 pub mod table;
+pub mod typed;
 
 pub use dataset::Dataset;
 pub use table::{Selection, Table};
+pub use typed::{ColumnKind, TableSpec, TypedColumn, TypedTable};

@@ -196,13 +196,13 @@ impl Table {
     }
 }
 
-struct Cell {
-    text: String,
-    quoted: bool,
+pub(crate) struct Cell {
+    pub(crate) text: String,
+    pub(crate) quoted: bool,
 }
 
 /// Split one CSV line into cells (quotes honoured, spaces outside quotes trimmed).
-fn split_cells(line: &str) -> std::result::Result<Vec<Cell>, String> {
+pub(crate) fn split_cells(line: &str) -> std::result::Result<Vec<Cell>, String> {
     let mut cells = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
@@ -269,7 +269,7 @@ fn split_cells(line: &str) -> std::result::Result<Vec<Cell>, String> {
     Ok(cells)
 }
 
-fn parse_number(text: &str, quoted: bool) -> std::result::Result<Option<f64>, String> {
+pub(crate) fn parse_number(text: &str, quoted: bool) -> std::result::Result<Option<f64>, String> {
     let t = if quoted { text.trim() } else { text };
     if MISSING_MARKERS.contains(&t) {
         return Ok(None);

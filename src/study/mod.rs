@@ -1,0 +1,18 @@
+//! Studies built on the crate: the clinical imputation study (downstream AUC of imputed
+//! ICU data, classical imputers against hybrid Butterfly imputers).
+//!
+//! - [`metrics`]: AUC, RMSE, mean ± std, Welch's t-test.
+//! - [`logistic`]: L2 logistic regression (the downstream model).
+//! - [`imputation`]: the study driver and its report ([`run_study`], [`StudyReport`]).
+//! - [`plot`]: the SVG figure.
+
+pub mod imputation;
+pub mod logistic;
+pub mod metrics;
+pub mod plot;
+
+pub use imputation::{
+    load_study_data, run_study, Comparison, MethodResult, StudyConfig, StudyData, StudyEvent,
+    StudyReport, DEFAULT_TARGET,
+};
+pub use plot::auc_plot_svg;
