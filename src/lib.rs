@@ -43,8 +43,8 @@ pub mod noise;
 pub mod plot;
 pub mod report;
 pub mod sim;
-pub mod sweep;
 pub mod study;
+pub mod sweep;
 pub mod train;
 pub mod validate;
 

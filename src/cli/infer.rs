@@ -1,6 +1,6 @@
 //! `bfly infer`: run a trained model on a CSV table through an executor and print metrics.
 
-use butterfly_mps::data::Table;
+use butterfly_mps::data::TypedTable;
 use butterfly_mps::train::executor::BackendSpec;
 use butterfly_mps::train::inference::{infer, Inference, InferenceSettings};
 use butterfly_mps::train::HybridModel;
@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
             args.model.display()
         )));
     }
-    let table = Table::read(&args.data)?;
+    let table = TypedTable::read(&args.data, &Default::default())?.to_table();
     let selection = table.select(&model.feature_names, &model.target_names)?;
     let mut data = selection.dataset;
     if let Some(limit) = args.limit {

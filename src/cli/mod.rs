@@ -9,8 +9,8 @@ pub mod infer;
 pub mod ionq;
 pub mod noisy;
 pub mod simulate;
-pub mod sweep;
 pub mod study;
+pub mod sweep;
 pub mod train;
 pub mod validate;
 

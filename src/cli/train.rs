@@ -3,7 +3,7 @@
 //! print the measured circuit-evaluation cost table (`--cost-table`).
 
 use butterfly_mps::circuit::{loaders::Loader, Butterfly, LayerOrdering};
-use butterfly_mps::data::Table;
+use butterfly_mps::data::TypedTable;
 use butterfly_mps::train::{
     gradient_cost_table, BackendSpec, Checkpoint, ClassicalTraining, GradientMethod, Optimizer,
     PreInit, RunControl, RunOutcome, Schedule, Task, TrainConfig, TrainEvent, TrainReport, Trainer,
@@ -327,7 +327,7 @@ pub fn run(args: Args) -> Result<()> {
             "--data, --target and --out are required (or use --cost-table)".into(),
         ));
     };
-    let table = Table::read(&data_path)?;
+    let table = TypedTable::read(&data_path, &Default::default())?.to_table();
     let features: Vec<String> = if args.features.is_empty() {
         table
             .columns

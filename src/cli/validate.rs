@@ -48,6 +48,10 @@ pub struct Args {
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
+    /// With --model: write the model's circuit for the first random input (every slot
+    /// bound) to this circuit JSON, ready for `bfly compile` / `bfly ionq export`.
+    #[arg(long, requires = "model")]
+    save_circuit: Option<PathBuf>,
 }
 
 fn line(c: &Comparison) -> String {
@@ -117,6 +121,13 @@ pub fn run(args: Args) -> Result<()> {
             bar.inc(1)
         })?;
         bar.finish_and_clear();
+        if let (Some(out), Some(first)) = (&args.save_circuit, v.inputs.first()) {
+            let mut c = model.circuit()?;
+            let u = model.encode(&first.features)?.u;
+            c.parameters =
+                Parameters::new(model.theta.clone(), model.loader.angles(model.qubits, &u)?);
+            c.save(out)?;
+        }
         fidelities = v.inputs.iter().map(|r| r.comparison.fidelity).collect();
         if args.json {
             println!(
