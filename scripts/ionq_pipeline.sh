@@ -40,10 +40,10 @@ IONQ_API_KEY=pipeline-key $BFLY ionq submit --circuit "$OUT/sample.forte.json" \
     --backend qpu.forte-1 --shots 1000 --noise forte-1 --wait --base-url "$URL" | head -12
 
 echo "== 5. inference through the IonQ API (emulated): ideal, forte-1 noise, noise + post-selection"
-$BFLY infer --model "$OUT/model16.json" --data data/rhc.csv --limit 100
-$BFLY infer --model "$OUT/model16.json" --data data/rhc.csv --limit 100 --executor emulator \
+$BFLY infer --model "$OUT/model16.json" --data data/rhc.csv --limit 200
+$BFLY infer --model "$OUT/model16.json" --data data/rhc.csv --limit 200 --executor emulator \
     --ionq-backend qpu.forte-1 --noise forte-1 --trajectories 20 --shots 1000
-$BFLY infer --model "$OUT/model16.json" --data data/rhc.csv --limit 100 --executor emulator \
+$BFLY infer --model "$OUT/model16.json" --data data/rhc.csv --limit 200 --executor emulator \
     --ionq-backend qpu.forte-1 --noise forte-1 --trajectories 20 --shots 1000 \
     --postselect-weight 1 --out "$OUT/predictions.csv"
 

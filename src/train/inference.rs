@@ -56,7 +56,7 @@ pub enum Metrics {
     Classification {
         /// Fraction right at threshold 0.5.
         accuracy: f64,
-        /// Area under the ROC curve (ties count one half).
+        /// Area under the ROC curve (ties count one half; NaN with one class only).
         auc: f64,
         /// Mean binary cross-entropy.
         log_loss: f64,
@@ -228,50 +228,12 @@ pub fn score(task: Task, predictions: &[Vec<f64>], targets: &[Vec<f64>]) -> Resu
                 / n as f64;
             Metrics::Classification {
                 accuracy,
-                auc: roc_auc(&p, &labels),
+                // NaN when a class is absent (AUC undefined) or a score is not finite.
+                auc: crate::study::metrics::auc(&p, &labels).unwrap_or(f64::NAN),
                 log_loss,
             }
         }
     })
-}
-
-/// Area under the ROC curve by the rank (Mann–Whitney) formula, ties counted one half.
-/// NaN when one class is absent.
-///
-/// ```
-/// use butterfly_mps::train::inference::roc_auc;
-/// assert_eq!(roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), 0.75);
-/// assert_eq!(roc_auc(&[0.5, 0.5], &[false, true]), 0.5);
-/// ```
-pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Average ranks over ties (1-based).
-    let mut ranks = vec![0.0; scores.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &o in &order[i..=j] {
-            ranks[o] = avg;
-        }
-        i = j + 1;
-    }
-    let pos = labels.iter().filter(|&&y| y).count() as f64;
-    let neg = labels.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        return f64::NAN;
-    }
-    let rank_sum: f64 = ranks
-        .iter()
-        .zip(labels)
-        .filter(|(_, &y)| y)
-        .map(|(r, _)| r)
-        .sum();
-    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
 impl fmt::Display for Metrics {
