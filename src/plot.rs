@@ -35,7 +35,9 @@ const FAMILY: &str = "sans-serif";
 /// Pixel size of written charts.
 pub const SIZE: (u32, u32) = (960, 640);
 
-fn register_font() {
+/// Register the embedded font with plotters (once); every chart drawn in this crate needs
+/// it, since plotters is built without system font support.
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         // The font is compiled in; it parses (checked by the plot tests).
         let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);

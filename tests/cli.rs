@@ -167,7 +167,7 @@ fn every_command_has_help() {
 
 #[test]
 fn demo_runs_and_cross_checks_agree() {
-    let o = bfly(&["demo", "--json"]);
+    let o = bfly(&["demo", "--json", "--simulation-only"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["headline"]["qubits"], 128);
@@ -321,4 +321,45 @@ fn mps_flags_are_validated() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(state.exists());
+}
+
+#[test]
+fn full_demo_runs_the_study_and_the_ionq_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = bfly(&["demo", "--json", "--out", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["simulation"]["headline"]["qubits"], 128);
+    // The quick imputation study: every method scored on every seed.
+    let methods = v["imputation"]["methods"].as_array().unwrap();
+    assert!(methods.len() >= 8, "{}", v["imputation"]);
+    for m in methods {
+        let aucs = m["auc"].as_array().unwrap();
+        assert_eq!(aucs.len(), 3);
+        assert!(
+            aucs.iter()
+                .all(|a| (0.6..0.9).contains(&a.as_f64().unwrap())),
+            "{m}"
+        );
+    }
+    assert!(dir.path().join("imputation").read_dir().unwrap().count() >= 3);
+    // The IonQ stage: Forte natives only, validated to 1e-10, job body written.
+    let ionq = &v["ionq"];
+    assert!(
+        1.0 - ionq["worst_fidelity"].as_f64().unwrap() < 1e-10,
+        "{ionq}"
+    );
+    assert_eq!(ionq["inputs_validated"], 20);
+    let job: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("job.forte-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(job["backend"], "qpu.forte-1");
+    assert_eq!(job["input"]["gateset"], "native");
+    assert_eq!(job["input"]["qubits"], 16);
+    let gates = job["input"]["circuit"].as_array().unwrap();
+    assert!(gates
+        .iter()
+        .all(|g| ["gpi", "gpi2", "zz"].contains(&g["gate"].as_str().unwrap())));
 }

@@ -1,6 +1,6 @@
 //! The study's figure: test AUC per method, every seed as a dot and the mean ± one
 //! standard deviation as a bar, as an SVG document (plotters' SVG backend; text is
-//! written as SVG `<text>`, so no font library is needed).
+//! written as SVG `<text>`, measured with the embedded font of [`crate::plot`]).
 //!
 //! Kept in one function so it can later be pointed at a shared plotting module.
 
@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 
 /// The AUC-per-method plot of `report` as SVG text.
 pub fn auc_plot_svg(report: &StudyReport) -> Result<String> {
+    crate::plot::register_font();
     let plot_err = |e: String| Error::Imputation(format!("could not draw the plot: {e}"));
     let k = report.methods.len();
     let all: Vec<f64> = report
