@@ -226,8 +226,6 @@ fn imputation_stage(data: &std::path::Path, args: &Args) -> Result<StudyReport> 
             bar.inc(1);
             bar.set_message(format!("{method}: AUC {auc:.4}"));
         }
-        #[allow(unreachable_patterns)]
-        _ => {}
     })?;
     bar.finish_and_clear();
     let written = report.write_outputs(&args.out.join("imputation"))?;

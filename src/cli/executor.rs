@@ -91,6 +91,17 @@ impl ExecutorArgs {
         }
     }
 
+    /// Jobs on `backend` through `client`: circuits compiled to the backend's native family
+    /// (or --compile-target), with the requested noise model.
+    fn ionq_executor(&self, client: IonqClient, backend: String) -> Result<IonqExecutor> {
+        let target = self.target(&backend)?;
+        let mut executor = IonqExecutor::new(client, backend).with_prepare(executor_hook(target));
+        if let Some(model) = &self.noise {
+            executor = executor.with_noise(model.clone());
+        }
+        Ok(executor)
+    }
+
     /// Build the executor; `local` is the simulator for `--executor local`.
     pub fn build(&self, local: &BackendSpec) -> Result<Box<dyn Executor>> {
         let executor: Box<dyn Executor> = match self.executor {
@@ -115,7 +126,6 @@ impl ExecutorArgs {
             }
             ExecutorKind::Emulator => {
                 let backend = self.ionq_backend.clone().unwrap_or("simulator".into());
-                let target = self.target(&backend)?;
                 let mut config = EmulatorConfig::new("local-emulator-key");
                 config.runner = Arc::new(NoisyRunner {
                     trajectories: self.trajectories,
@@ -128,31 +138,20 @@ impl ExecutorArgs {
                 client_config.poll_interval = Duration::from_millis(20);
                 client_config.max_poll_interval = Duration::from_millis(200);
                 let client = IonqClient::new(ApiKey::new("local-emulator-key")?, client_config)?;
-                let mut inner =
-                    IonqExecutor::new(client, backend).with_prepare(executor_hook(target));
-                if let Some(model) = &self.noise {
-                    inner = inner.with_noise(model.clone());
-                }
                 Box::new(EmulatedIonq {
-                    inner,
+                    inner: self.ionq_executor(client, backend)?,
                     _emulator: emulator,
                 })
             }
             ExecutorKind::Ionq => {
                 let backend = self.ionq_backend.clone().unwrap_or("qpu.forte-1".into());
-                let target = self.target(&backend)?;
                 let mut client_config = ClientConfig::new(ApiVersion::V0_4);
                 if let Some(url) = &self.base_url {
                     client_config.base_url = url.clone();
                 }
                 let client =
                     IonqClient::new(ApiKey::resolve(self.api_key.clone())?, client_config)?;
-                let mut inner =
-                    IonqExecutor::new(client, backend).with_prepare(executor_hook(target));
-                if let Some(model) = &self.noise {
-                    inner = inner.with_noise(model.clone());
-                }
-                Box::new(inner)
+                Box::new(self.ionq_executor(client, backend)?)
             }
         };
         Ok(match self.postselect_weight {

@@ -37,8 +37,9 @@ use crate::circuit::{Circuit, Param, Parameters};
 use crate::error::{Error, Result};
 use crate::train::executor::{CircuitRun, Executor, RunResult, ShotPlan};
 
-/// Rewrites a bound circuit before export (e.g. the compiler to native gates).
-pub type PrepareHook = Arc<dyn Fn(&Circuit) -> Result<Circuit> + Send + Sync>;
+/// Rewrites a bound circuit before export (e.g. the compiler to native gates); the same
+/// hook type the noisy executor takes.
+pub use crate::noise::PrepareHook;
 
 /// A copy of `circuit` with every slot replaced by its value in `values` (errors name
 /// the op and the missing slot).
