@@ -469,3 +469,25 @@ fn cli_simulate_and_bench_with_u1_symmetry() {
     assert!(row["u1_max_marginal_error"].as_f64().unwrap() < 1e-10);
     assert!(row["dense_max_marginal_error"].as_f64().unwrap() < 1e-10);
 }
+
+#[test]
+fn blockwise_parallel_updates_do_not_depend_on_the_thread_count() {
+    // hw4 on 64 qubits at χ = 128: bonds would reach 562 and get truncated, and the
+    // weight-2 sector alone is ~100 wide, above the parallel threshold, so the sector
+    // products, SVDs and write-backs run as rayon tasks with 2 threads, inline with 1.
+    let circuit = ButterflyWorkload::full(64, Loader::HammingWeight(4), 5)
+        .build()
+        .unwrap();
+    let config = MpsConfig::new(128, 0.0).unwrap();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| run_mps_u1(&circuit, &circuit.parameters, &config).unwrap())
+    };
+    let (one, two) = (run(1), run(2));
+    assert!(one.report().truncations > 0, "the run must truncate");
+    assert_eq!(one.report(), two.report());
+    assert_eq!(one.marginals(), two.marginals());
+}

@@ -1,8 +1,11 @@
 //! `bfly bench`: time the standard workloads (medians over repeats, with a progress bar).
 
+use butterfly_mps::bench::equal_accuracy::{
+    compare_at_equal_accuracy, run_in_process, EqualAccuracyTable, RunRecord,
+};
 use butterfly_mps::bench::{
-    compare_engines, process_peak_rss_bytes, run_case_on, EngineComparisonTable, MarginalReference,
-    MpsBenchCase, MpsBenchTable, MpsEngine,
+    compare_engines, process_peak_rss_bytes, reference_marginals, run_case_on,
+    EngineComparisonTable, MarginalReference, MpsBenchCase, MpsBenchTable, MpsEngine,
 };
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::Result;
@@ -13,6 +16,31 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub enum Target {
     /// Full Butterfly (all layers) on the MPS engine, over qubits × χ × inputs.
     Mps(MpsArgs),
+    /// One run of one engine, printed as JSON with this process's peak RSS (used by
+    /// `bfly bench mps --match-accuracy`, which runs every timed run in its own process).
+    #[command(hide = true)]
+    RunOnce(RunOnceArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RunOnceArgs {
+    #[arg(long, value_enum)]
+    engine: EngineArg,
+    #[arg(long)]
+    input: String,
+    #[arg(long)]
+    qubits: usize,
+    #[arg(long)]
+    chi: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// An engine, as a CLI value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Dense,
+    U1,
 }
 
 #[derive(clap::Args)]
@@ -41,6 +69,15 @@ pub struct MpsArgs {
     /// large-χ run, for angle input at large n), or `none`.
     #[arg(long, default_value = "none")]
     reference: String,
+    /// With `--symmetry both`: compare at equal accuracy instead of equal χ. The dense
+    /// engine runs at each χ; the U(1) engine climbs `--ladder` until its largest marginal
+    /// error against `--reference` (required) is no larger; that pair is then timed
+    /// alternately, each run in its own child process (clean peak RSS per engine).
+    #[arg(long)]
+    match_accuracy: bool,
+    /// With `--match-accuracy`: the U(1) bond caps tried, as multiples of χ.
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 1.5, 2.0, 3.0, 4.0])]
+    ladder: Vec<f64>,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     json: bool,
@@ -80,8 +117,131 @@ fn parse_reference(s: &str) -> Result<Option<MarginalReference>> {
 
 pub fn run(target: Target) -> Result<()> {
     match target {
+        Target::Mps(args) if args.match_accuracy => run_equal_accuracy(args),
         Target::Mps(args) => run_mps(args),
+        Target::RunOnce(args) => run_once(args),
     }
+}
+
+fn engine_of(e: EngineArg) -> MpsEngine {
+    match e {
+        EngineArg::Dense => MpsEngine::Dense,
+        EngineArg::U1 => MpsEngine::U1,
+    }
+}
+
+fn run_once(args: RunOnceArgs) -> Result<()> {
+    let case = MpsBenchCase {
+        input: args.input.parse()?,
+        qubits: args.qubits,
+        chi: args.chi,
+    };
+    let circuit = case.circuit(args.seed)?;
+    let mut record = run_in_process(&circuit, engine_of(args.engine), args.chi)?;
+    record.peak_rss_bytes = process_peak_rss_bytes();
+    let json = serde_json::to_string(&record).map_err(|source| butterfly_mps::Error::Json {
+        context: "bench run-once record".into(),
+        source,
+    })?;
+    println!("{json}");
+    Ok(())
+}
+
+/// One run in a child `bfly bench run-once` process.
+fn run_in_child(case: MpsBenchCase, engine: MpsEngine, chi: usize, seed: u64) -> Result<RunRecord> {
+    let exe =
+        std::env::current_exe().map_err(|e| butterfly_mps::Error::io("bfly executable", e))?;
+    let out = std::process::Command::new(&exe)
+        .args(["bench", "run-once", "--engine"])
+        .arg(engine.to_string())
+        .args(["--input", &case.input.to_string()])
+        .args(["--qubits", &case.qubits.to_string()])
+        .args(["--chi", &chi.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| butterfly_mps::Error::io(&exe, e))?;
+    if !out.status.success() {
+        return Err(butterfly_mps::Error::InvalidInput(format!(
+            "the child run ({engine}, {} n={} χ={chi}) failed with {}",
+            case.input, case.qubits, out.status
+        )));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|source| butterfly_mps::Error::Json {
+        context: format!("output of the child run ({engine}, χ={chi})"),
+        source,
+    })
+}
+
+fn run_equal_accuracy(args: MpsArgs) -> Result<()> {
+    if args.symmetry != SymmetryArg::Both {
+        return Err(butterfly_mps::Error::InvalidInput(
+            "--match-accuracy compares the two engines: add --symmetry both".into(),
+        ));
+    }
+    let Some(reference) = parse_reference(&args.reference)? else {
+        return Err(butterfly_mps::Error::InvalidInput(
+            "--match-accuracy needs a reference: --reference exact, u1:CHI or dense:CHI".into(),
+        ));
+    };
+    if args.ladder.is_empty() || args.ladder.iter().any(|m| !(m.is_finite() && *m > 0.0)) {
+        return Err(butterfly_mps::Error::InvalidInput(format!(
+            "--ladder takes positive multiples of χ (e.g. 1,1.5,2,3,4), got {:?}",
+            args.ladder
+        )));
+    }
+    let inputs: Vec<Loader> = args
+        .inputs
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_>>()?;
+    let total = inputs.len() * args.qubits.len() * args.chi.len();
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} cases · {elapsed} elapsed · {msg}")
+            .expect("valid template"),
+    );
+    let mut results = Vec::new();
+    let mut reference_seconds = Vec::new();
+    for &input in &inputs {
+        for &qubits in &args.qubits {
+            bar.set_message(format!("{input} n={qubits}: reference {}", args.reference));
+            let circuit = MpsBenchCase {
+                input,
+                qubits,
+                chi: 1,
+            }
+            .circuit(args.seed)?;
+            let t = std::time::Instant::now();
+            let p = reference_marginals(&circuit, reference)?;
+            let mut first = Some(t.elapsed().as_secs_f64());
+            for &chi in &args.chi {
+                let case = MpsBenchCase { input, qubits, chi };
+                let mut ladder: Vec<usize> = args
+                    .ladder
+                    .iter()
+                    .map(|m| ((chi as f64) * m).round().max(1.0) as usize)
+                    .collect();
+                ladder.dedup();
+                bar.set_message(format!(
+                    "{input} n={qubits} χ={chi}: dense, then u1 ladder {ladder:?}"
+                ));
+                let c = compare_at_equal_accuracy(case, &ladder, args.repeats, &p, |engine, x| {
+                    run_in_child(case, engine, x, args.seed)
+                })?;
+                reference_seconds.push(first.take());
+                results.push(c);
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let table = EqualAccuracyTable {
+        reference: args.reference.clone(),
+        reference_seconds,
+        results,
+    };
+    super::emit(&table, args.json)
 }
 
 fn run_mps(args: MpsArgs) -> Result<()> {

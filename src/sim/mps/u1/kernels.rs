@@ -25,9 +25,10 @@ use crate::linalg::{
 };
 use crate::sim::mps::truncation::Truncation;
 
-/// Blocks whose smaller side is at least this large are factored on separate threads
-/// when a two-site update has two or more of them.
-const PARALLEL_SVD_MIN: usize = 48;
+/// Two-site updates whose block products cost at least this many multiply-adds run
+/// their blocks and sectors on rayon's threads (below it, waking a thread costs more than
+/// it saves; 2¹⁹ was the fastest of 2¹⁷, 2¹⁹, 2²¹ and never on hw3, n = 128, χ = 256).
+const PARALLEL_MIN_FLOPS: usize = 1 << 19;
 
 /// Reusable factorisation buffers for one scalar type.
 #[derive(Debug, Default)]
@@ -116,10 +117,58 @@ pub(crate) fn conserves_weight4(g: &Mat4) -> bool {
     (0..4).all(|r| (0..4).all(|c| weight[r] == weight[c] || g[r][c].norm() <= tol))
 }
 
+/// One product `θ[ql][2 s1 + s2] = A[ql, s1] · B[ql + s1, s2]` of a two-site update.
+struct Product {
+    ql: usize,
+    /// `2 s1 + s2`.
+    pair: usize,
+    /// Index of `A[ql, s1]` in the left site and of `B[qm, s2]` in the right site.
+    a: usize,
+    b: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+/// One middle-charge sector of a two-site update: its matrix, then its factors.
+struct Sector<T> {
+    qm: usize,
+    rows: usize,
+    cols: usize,
+    m: Vec<T>,
+    s: Vec<f64>,
+    vecs: Vec<T>,
+}
+
+/// The blocks one sector writes back: left `(qm, 0)`, left `(qm − 1, 1)`, right `(qm, 0)`,
+/// right `(qm, 1)`.
+type SectorOutput = [Option<Vec<C64>>; 4];
+
+/// Run `f` on every item, on rayon's threads if `parallel` (results in input order).
+fn map_maybe_parallel<I, R, F>(items: &mut [I], parallel: bool, f: F) -> Vec<R>
+where
+    I: Send,
+    R: Send,
+    F: Fn(&mut I) -> R + Sync + Send,
+{
+    if parallel {
+        use rayon::prelude::*;
+        items.par_iter_mut().map(f).collect()
+    } else {
+        items.iter_mut().map(f).collect()
+    }
+}
+
 /// Apply the weight-preserving 4×4 `gate` to sites `left`, `right` (bonds `dl`, `dm`,
 /// `dr`), split blockwise by SVD, truncate over all blocks with `policy`, and write back
 /// (singular values into the right site if `centre_right`). Renormalised to the
 /// pre-truncation norm as in the dense engine. On error the sites are unchanged.
+///
+/// The sectors are independent, so when the update is large enough
+/// ([`PARALLEL_MIN_FLOPS`]) the block products, the blockwise SVDs and the write-back
+/// each run on rayon's threads, one task per block or sector (the dense engine has one
+/// SVD per update and gets nothing from a second core; faer's own parallel SVD was
+/// measured slower at 260²). Results do not depend on the thread count.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn two_site<T: Scalar>(
     bufs: &mut U1Bufs<T>,
@@ -134,30 +183,51 @@ pub(crate) fn two_site<T: Scalar>(
 ) -> Result<U1Split> {
     let nq = dl.len(); // n + 2 charges (the last always absent)
     let nl = left.len() / 2; // charges with blocks: 0..=n
-                             // θ[ql][2 s1 + s2]: dl[ql] × dr[ql + s1 + s2].
-    let mut th: Vec<[Option<Vec<T>>; 4]> = (0..nl).map(|_| Default::default()).collect();
+    let mut products = Vec::new();
     for ql in 0..nl {
         if dl[ql] == 0 {
             continue;
         }
         for s1 in 0..2 {
             let qm = ql + s1;
-            if qm >= nq || dm[qm] == 0 {
+            if qm >= nl || dm[qm] == 0 || left[2 * ql + s1].is_empty() {
                 continue;
             }
-            if left[2 * ql + s1].is_empty() {
-                continue;
-            }
-            let a: Vec<T> = to_t(&left[2 * ql + s1]);
             for s2 in 0..2 {
                 let qr = qm + s2;
-                if qr >= nq || dr[qr] == 0 || qm >= nl || right[2 * qm + s2].is_empty() {
+                if qr >= nq || dr[qr] == 0 || right[2 * qm + s2].is_empty() {
                     continue;
                 }
-                let b: Vec<T> = to_t(&right[2 * qm + s2]);
-                th[ql][2 * s1 + s2] = Some(mul(&a, dl[ql], dm[qm], &b, dr[qr]));
+                products.push(Product {
+                    ql,
+                    pair: 2 * s1 + s2,
+                    a: 2 * ql + s1,
+                    b: 2 * qm + s2,
+                    m: dl[ql],
+                    k: dm[qm],
+                    n: dr[qr],
+                });
             }
         }
+    }
+    let flops: usize = products.iter().map(|p| p.m * p.k * p.n).sum();
+    let thr: usize = std::env::var("U1THR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PARALLEL_MIN_FLOPS);
+    let parallel = flops >= thr && rayon::current_num_threads() > 1;
+    // θ[ql][2 s1 + s2]: dl[ql] × dr[ql + s1 + s2].
+    let (lt, rt): (Vec<Vec<T>>, Vec<Vec<T>>) = (
+        left.iter().map(|b| to_t(b)).collect(),
+        right.iter().map(|b| to_t(b)).collect(),
+    );
+    let blocks = map_maybe_parallel(&mut products, parallel, |p| {
+        mul(&lt[p.a], p.m, p.k, &rt[p.b], p.n)
+    });
+    drop((lt, rt));
+    let mut th: Vec<[Option<Vec<T>>; 4]> = (0..nl).map(|_| Default::default()).collect();
+    for (p, block) in products.iter().zip(blocks) {
+        th[p.ql][p.pair] = Some(block);
     }
     // The gate: phases on (00) and (11), a 2×2 mix of (01) and (10).
     let g: [[T; 4]; 4] = gate.map(|row| row.map(T::from_c64));
@@ -173,78 +243,75 @@ pub(crate) fn two_site<T: Scalar>(
             continue;
         }
         let len = dl[ql] * dr[ql + 1];
-        let x = t[1].take().unwrap_or_else(|| vec![T::default(); len]);
-        let y = t[2].take().unwrap_or_else(|| vec![T::default(); len]);
-        let mut nx = vec![T::default(); len];
-        let mut ny = vec![T::default(); len];
-        for i in 0..len {
-            nx[i] = g[1][1] * x[i] + g[1][2] * y[i];
-            ny[i] = g[2][1] * x[i] + g[2][2] * y[i];
+        let mut x = t[1].take().unwrap_or_else(|| vec![T::default(); len]);
+        let mut y = t[2].take().unwrap_or_else(|| vec![T::default(); len]);
+        for (xi, yi) in x.iter_mut().zip(y.iter_mut()) {
+            let (a, b) = (*xi, *yi);
+            *xi = g[1][1] * a + g[1][2] * b;
+            *yi = g[2][1] * a + g[2][2] * b;
         }
-        t[1] = Some(nx);
-        t[2] = Some(ny);
+        t[1] = Some(x);
+        t[2] = Some(y);
     }
-    // Blocks by middle charge, each factored on its own.
+    // Blocks by middle charge qm: rows (ql = qm, s1 = 0) ⊕ (ql = qm − 1, s1 = 1), columns
+    // (s2 = 0, qr = qm) ⊕ (s2 = 1, qr = qm + 1); each assembled and factored on its own.
+    let mut sectors: Vec<Sector<T>> = Vec::new();
+    for qm in 0..nl {
+        let top = dl[qm];
+        let bottom = if qm > 0 { dl[qm - 1] } else { 0 };
+        let (rows, cols) = (top + bottom, dr[qm] + dr[qm + 1]);
+        let present = th[qm][0].is_some()
+            || th[qm][1].is_some()
+            || (qm > 0 && (th[qm - 1][2].is_some() || th[qm - 1][3].is_some()));
+        if rows > 0 && cols > 0 && present {
+            sectors.push(Sector {
+                qm,
+                rows,
+                cols,
+                m: Vec::new(),
+                s: Vec::new(),
+                vecs: Vec::new(),
+            });
+        }
+    }
     let side = if centre_right {
         SvdVectors::Left
     } else {
         SvdVectors::Right
     };
-    struct Sector<T> {
-        rows: usize,
-        cols: usize,
-        m: Vec<T>,
-        s: Vec<f64>,
-        vecs: Vec<T>,
-    }
-    let mut sectors: Vec<Option<Sector<T>>> = (0..nl).map(|_| None).collect();
-    let mut all: Vec<(f64, usize)> = Vec::new();
-    for qm in 0..nl {
+    let assemble = |sec: &mut Sector<T>| {
+        let (qm, rows) = (sec.qm, sec.rows);
         let top = dl[qm];
-        let bottom = if qm > 0 { dl[qm - 1] } else { 0 };
-        let (c0, c1) = (dr[qm], dr[qm + 1]);
-        let (rows, cols) = (top + bottom, c0 + c1);
-        if rows == 0 || cols == 0 {
-            continue;
-        }
+        let c0 = dr[qm];
+        let mut m = vec![T::default(); rows * sec.cols];
+        let below = qm.checked_sub(1);
         let parts = [
             (th[qm][0].as_ref(), top, c0, 0, 0),
-            (th[qm][1].as_ref(), top, c1, 0, c0),
+            (th[qm][1].as_ref(), top, sec.cols - c0, 0, c0),
             (
-                qm.checked_sub(1).and_then(|p| th[p][2].as_ref()),
-                bottom,
+                below.and_then(|p| th[p][2].as_ref()),
+                rows - top,
                 c0,
                 top,
                 0,
             ),
             (
-                qm.checked_sub(1).and_then(|p| th[p][3].as_ref()),
-                bottom,
-                c1,
+                below.and_then(|p| th[p][3].as_ref()),
+                rows - top,
+                sec.cols - c0,
                 top,
                 c0,
             ),
         ];
-        if parts.iter().all(|p| p.0.is_none()) {
-            continue;
-        }
-        let mut m = vec![T::default(); rows * cols];
         for (src, r, c, r0, col0) in parts {
             if let Some(src) = src {
                 put(&mut m, rows, src, r, c, r0, col0);
             }
         }
-        sectors[qm] = Some(Sector {
-            rows,
-            cols,
-            m,
-            s: Vec::new(),
-            vecs: Vec::new(),
-        });
-    }
-    // Factor the blocks: the large ones on rayon's threads (independent SVDs; each
-    // sequential inside, as everywhere in linalg), the small ones here.
+        sec.m = m;
+    };
     let factor = |sec: &mut Sector<T>, work: &mut SvdWork<T>| -> Result<()> {
+        assemble(sec);
         let k0 = thin_svd_vectors_into(&sec.m, sec.rows, sec.cols, side, work)?;
         sec.s = work.s[..k0].to_vec();
         sec.vecs = if centre_right {
@@ -254,27 +321,24 @@ pub(crate) fn two_site<T: Scalar>(
         };
         Ok(())
     };
-    let (mut large, mut small): (Vec<&mut Sector<T>>, Vec<&mut Sector<T>>) = sectors
-        .iter_mut()
-        .flatten()
-        .partition(|sec| sec.rows.min(sec.cols) >= PARALLEL_SVD_MIN);
-    if large.len() >= 2 {
+    if parallel {
         use rayon::prelude::*;
-        large
+        // Largest first, so the long SVD starts at once and the small ones fill in.
+        sectors.sort_by_key(|s| std::cmp::Reverse(s.rows * s.cols * s.rows.min(s.cols)));
+        sectors
             .par_iter_mut()
-            .map(|sec| factor(sec, &mut SvdWork::default()))
+            .map_init(SvdWork::default, |work, sec| factor(sec, work))
             .collect::<Result<Vec<()>>>()?;
     } else {
-        small.append(&mut large);
-    }
-    for sec in small {
-        factor(sec, &mut bufs.svd)?;
-    }
-    for (qm, sec) in sectors.iter().enumerate() {
-        if let Some(sec) = sec {
-            all.extend(sec.s.iter().map(|&x| (x, qm)));
+        for sec in &mut sectors {
+            factor(sec, &mut bufs.svd)?;
         }
     }
+    drop(th);
+    let mut all: Vec<(f64, usize)> = sectors
+        .iter()
+        .flat_map(|sec| sec.s.iter().map(move |&x| (x, sec.qm)))
+        .collect();
     all.sort_by(|a, b| b.0.total_cmp(&a.0));
     let sorted: Vec<f64> = all.iter().map(|x| x.0).collect();
     let choice = truncation_rank(&sorted, policy.max_bond, policy.cutoff);
@@ -288,61 +352,66 @@ pub(crate) fn two_site<T: Scalar>(
     } else {
         1.0
     };
-    for b in left.iter_mut().chain(right.iter_mut()) {
-        b.clear();
-    }
-    for (qm, sector) in sectors.into_iter().enumerate() {
-        let Some(sec) = sector else { continue };
-        let k = keep[qm];
+    let write_back = |sec: &mut Sector<T>| -> SectorOutput {
+        let mut out: SectorOutput = Default::default();
+        let k = keep[sec.qm];
         if k == 0 {
-            continue;
+            return out;
         }
-        let top = dl[qm];
-        let (c0, rows, cols) = (dr[qm], sec.rows, sec.cols);
+        let (top, c0, rows, cols) = (dl[sec.qm], dr[sec.qm], sec.rows, sec.cols);
         debug_assert!(k <= sec.s.len());
         if centre_right {
             // Left: Uₖ split by rows; right: renorm · Uₖᴴ M split by columns.
             let u = &sec.vecs[..rows * k];
-            if top > 0 {
-                left[2 * qm] = to_c64(&row_slice(u, rows, 0, top, k), 1.0);
-            }
-            if rows > top {
-                left[2 * (qm - 1) + 1] = to_c64(&row_slice(u, rows, top, rows, k), 1.0);
-            }
             let mut w = vec![T::default(); k * cols];
             matmul_into(
                 MatMut::from_column_major_slice_mut(&mut w, k, cols),
                 MatRef::from_column_major_slice(u, rows, k).adjoint(),
                 MatRef::from_column_major_slice(&sec.m, rows, cols),
             );
-            if c0 > 0 {
-                right[2 * qm] = to_c64(&col_slice(&w, k, 0, c0), renorm);
-            }
-            if cols > c0 {
-                right[2 * qm + 1] = to_c64(&col_slice(&w, k, c0, cols), renorm);
-            }
+            out = [
+                (top > 0).then(|| to_c64(&row_slice(u, rows, 0, top, k), 1.0)),
+                (rows > top).then(|| to_c64(&row_slice(u, rows, top, rows, k), 1.0)),
+                (c0 > 0).then(|| to_c64(&w[..k * c0], renorm)),
+                (cols > c0).then(|| to_c64(&w[k * c0..], renorm)),
+            ];
         } else {
             // Right: Vₖᴴ split by columns; left: renorm · M Vₖ split by rows.
             let v = &sec.vecs[..cols * k];
-            let mut vh = vec![T::default(); k * cols];
+            let mut vh = vec![C64::default(); k * cols];
             for j in 0..k {
                 for c in 0..cols {
-                    vh[j + k * c] = v[c + cols * j].conjugate();
+                    vh[j + k * c] = v[c + cols * j].conjugate().to_c64();
                 }
             }
-            if c0 > 0 {
-                right[2 * qm] = to_c64(&col_slice(&vh, k, 0, c0), 1.0);
-            }
-            if cols > c0 {
-                right[2 * qm + 1] = to_c64(&col_slice(&vh, k, c0, cols), 1.0);
-            }
             let w = mul(&sec.m, rows, cols, v, k);
-            if top > 0 {
-                left[2 * qm] = to_c64(&row_slice(&w, rows, 0, top, k), renorm);
-            }
-            if rows > top {
-                left[2 * (qm - 1) + 1] = to_c64(&row_slice(&w, rows, top, rows, k), renorm);
-            }
+            let right1 = (cols > c0).then(|| vh.split_off(k * c0));
+            out = [
+                (top > 0).then(|| to_c64(&row_slice(&w, rows, 0, top, k), renorm)),
+                (rows > top).then(|| to_c64(&row_slice(&w, rows, top, rows, k), renorm)),
+                (c0 > 0).then_some(vh),
+                right1,
+            ];
+        }
+        out
+    };
+    let outputs = map_maybe_parallel(&mut sectors, parallel, write_back);
+    for b in left.iter_mut().chain(right.iter_mut()) {
+        b.clear();
+    }
+    for (sec, [l0, l1, r0, r1]) in sectors.iter().zip(outputs) {
+        let qm = sec.qm;
+        if let Some(b) = l0 {
+            left[2 * qm] = b;
+        }
+        if let Some(b) = l1 {
+            left[2 * (qm - 1) + 1] = b;
+        }
+        if let Some(b) = r0 {
+            right[2 * qm] = b;
+        }
+        if let Some(b) = r1 {
+            right[2 * qm + 1] = b;
         }
     }
     Ok(U1Split { dims: keep, choice })

@@ -2,7 +2,7 @@
 //! a full coupling-first Butterfly on `n` qubits fed by one of the loaders, at bond
 //! dimension χ with cutoff 0. Results are medians over repeats, returned as data.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Instant;
 
@@ -12,6 +12,8 @@ use crate::error::Result;
 use crate::sim::mps::u1::run_mps_u1;
 use crate::sim::mps::{run_mps, MpsConfig, Truncation, TruncationReport};
 use crate::sim::Simulator;
+
+pub mod equal_accuracy;
 
 /// One benchmark point.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -103,7 +105,7 @@ pub fn run_case_on(
 }
 
 /// Which MPS engine a benchmark runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MpsEngine {
     /// `sim::mps::Mps` (`--symmetry none`).
@@ -180,7 +182,7 @@ fn summarise(
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MarginalReference {
-    /// The exact engines: state vector for `n ≤ 20`, else the subspace simulator
+    /// The exact engines: state vector for `n ≤ 24`, else the subspace simulator
     /// (fixed-weight inputs only).
     Exact,
     /// The U(1) engine with this bond cap (cutoff 0): for mixed-weight inputs at large n.
@@ -212,12 +214,16 @@ pub struct EngineComparison {
     pub dense_u1_max_marginal_difference: f64,
 }
 
+/// Largest qubit count whose exact reference is a state vector (2²⁴ amplitudes = 256 MiB);
+/// above it the subspace simulator (fixed-weight inputs only).
+pub const EXACT_STATE_VECTOR_MAX_QUBITS: usize = 24;
+
 /// The reference marginals for `circuit`.
 pub fn reference_marginals(circuit: &Circuit, reference: MarginalReference) -> Result<Vec<f64>> {
     use crate::sim::{simulate, Backend};
     Ok(match reference {
         MarginalReference::Exact => {
-            let backend = if circuit.qubits <= 20 {
+            let backend = if circuit.qubits <= EXACT_STATE_VECTOR_MAX_QUBITS {
                 Backend::StateVector
             } else {
                 Backend::Subspace
