@@ -191,6 +191,30 @@ pub enum MarginalReference {
     DenseChi(usize),
 }
 
+impl MarginalReference {
+    /// Whether this reference can serve `input` on `qubits` qubits: the exact engines need
+    /// a fixed-weight input (subspace simulator) or at most
+    /// [`EXACT_STATE_VECTOR_MAX_QUBITS`] qubits (state vector); large-χ runs always apply.
+    pub fn applies_to(&self, input: Loader, qubits: usize) -> bool {
+        match self {
+            MarginalReference::Exact => {
+                qubits <= EXACT_STATE_VECTOR_MAX_QUBITS || input != Loader::Angle
+            }
+            MarginalReference::U1Chi(_) | MarginalReference::DenseChi(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for MarginalReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MarginalReference::Exact => f.write_str("exact"),
+            MarginalReference::U1Chi(c) => write!(f, "u1 χ={c}"),
+            MarginalReference::DenseChi(c) => write!(f, "dense χ={c}"),
+        }
+    }
+}
+
 /// Dense and U(1) engines on the same case, timed alternately in one process.
 #[derive(Clone, Debug, Serialize)]
 pub struct EngineComparison {
@@ -344,12 +368,7 @@ impl fmt::Display for EngineComparisonTable {
                 opt(r.dense_max_marginal_error),
                 opt(r.u1_max_marginal_error),
                 r.dense_u1_max_marginal_difference,
-                match r.reference {
-                    None => "none".to_string(),
-                    Some(MarginalReference::Exact) => "exact".to_string(),
-                    Some(MarginalReference::U1Chi(c)) => format!("u1 χ={c}"),
-                    Some(MarginalReference::DenseChi(c)) => format!("dense χ={c}"),
-                },
+                r.reference.map_or("none".to_string(), |r| r.to_string()),
             )?;
         }
         if let Some(b) = self.process_peak_rss_bytes {

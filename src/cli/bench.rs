@@ -64,9 +64,10 @@ pub struct MpsArgs {
     /// (timed alternately in this process, with speedup and marginal errors).
     #[arg(long, value_enum, default_value = "none")]
     symmetry: SymmetryArg,
-    /// With `--symmetry both`: the marginals reference. `exact` (state vector n ≤ 20,
+    /// With `--symmetry both`: the marginals reference. `exact` (state vector n ≤ 24,
     /// subspace simulator otherwise: fixed-weight inputs), `u1:CHI` or `dense:CHI` (a
-    /// large-χ run, for angle input at large n), or `none`.
+    /// large-χ run, for angle input at large n), or `none`. With `--match-accuracy`, a
+    /// comma-separated list: each input takes the first that applies (`exact,u1:2048`).
     #[arg(long, default_value = "none")]
     reference: String,
     /// With `--symmetry both`: compare at equal accuracy instead of equal χ. The dense
@@ -179,11 +180,21 @@ fn run_equal_accuracy(args: MpsArgs) -> Result<()> {
             "--match-accuracy compares the two engines: add --symmetry both".into(),
         ));
     }
-    let Some(reference) = parse_reference(&args.reference)? else {
+    // A comma-separated list: per input and size, the first that applies (e.g.
+    // `exact,u1:2048`: exact for fixed-weight inputs, the large-χ U(1) run for angle).
+    let references: Vec<MarginalReference> = args
+        .reference
+        .split(',')
+        .map(parse_reference)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    if references.is_empty() {
         return Err(butterfly_mps::Error::InvalidInput(
-            "--match-accuracy needs a reference: --reference exact, u1:CHI or dense:CHI".into(),
+            "--match-accuracy needs a reference: --reference exact, u1:CHI or dense:CHI, or a list such as exact,u1:2048".into(),
         ));
-    };
+    }
     if args.ladder.is_empty() || args.ladder.iter().any(|m| !(m.is_finite() && *m > 0.0)) {
         return Err(butterfly_mps::Error::InvalidInput(format!(
             "--ladder takes positive multiples of χ (e.g. 1,1.5,2,3,4), got {:?}",
@@ -203,15 +214,18 @@ fn run_equal_accuracy(args: MpsArgs) -> Result<()> {
     );
     let mut results = Vec::new();
     let mut reference_seconds = Vec::new();
+    let mut reference_labels = Vec::new();
     for &input in &inputs {
         for &qubits in &args.qubits {
-            bar.set_message(format!("{input} n={qubits}: reference {}", args.reference));
-            let circuit = MpsBenchCase {
-                input,
-                qubits,
-                chi: 1,
-            }
-            .circuit(args.seed)?;
+            let Some(&reference) = references.iter().find(|r| r.applies_to(input, qubits)) else {
+                return Err(butterfly_mps::Error::InvalidInput(format!(
+                    "--reference {}: none applies to {input} input on {qubits} qubits (exact needs a fixed-weight input or n ≤ {}); add u1:CHI or dense:CHI",
+                    args.reference,
+                    butterfly_mps::bench::EXACT_STATE_VECTOR_MAX_QUBITS
+                )));
+            };
+            bar.set_message(format!("{input} n={qubits}: reference {reference}"));
+            let circuit = MpsBenchCase { input, qubits, chi: 1 }.circuit(args.seed)?;
             let t = std::time::Instant::now();
             let p = reference_marginals(&circuit, reference)?;
             let mut first = Some(t.elapsed().as_secs_f64());
@@ -230,6 +244,7 @@ fn run_equal_accuracy(args: MpsArgs) -> Result<()> {
                     run_in_child(case, engine, x, args.seed)
                 })?;
                 reference_seconds.push(first.take());
+                reference_labels.push(reference.to_string());
                 results.push(c);
                 bar.inc(1);
             }
@@ -237,7 +252,7 @@ fn run_equal_accuracy(args: MpsArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     let table = EqualAccuracyTable {
-        reference: args.reference.clone(),
+        references: reference_labels,
         reference_seconds,
         results,
     };

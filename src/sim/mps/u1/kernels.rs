@@ -27,8 +27,9 @@ use crate::sim::mps::truncation::Truncation;
 
 /// Two-site updates whose block products cost at least this many multiply-adds run
 /// their blocks and sectors on rayon's threads (below it, waking a thread costs more than
-/// it saves; 2¹⁹ was the fastest of 2¹⁷, 2¹⁹, 2²¹ and never on hw3, n = 128, χ = 256).
-const PARALLEL_MIN_FLOPS: usize = 1 << 19;
+/// it saves). hw3, n = 128, χ = 256 on the idle 2-core machine, 3 runs each: never
+/// 3.30 s, 2¹⁶ 3.08 s, 2¹⁷ 3.10 s, 2¹⁹ 3.18 s, 2²¹ 3.33 s.
+const PARALLEL_MIN_FLOPS: usize = 1 << 17;
 
 /// Reusable factorisation buffers for one scalar type.
 #[derive(Debug, Default)]
