@@ -262,6 +262,10 @@ pub enum Error {
     /// An imputer or the imputation study cannot run with the given data or settings.
     #[error("imputation: {0}")]
     Imputation(String),
+    // --- hardware-faithful rows of the imputation study (study::hardware) ---
+    /// A setting of the hardware-faithful rows is invalid (the message names the option).
+    #[error("hardware rows: {0}")]
+    HardwareRows(String),
 }
 
 impl Error {

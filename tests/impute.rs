@@ -531,6 +531,7 @@ fn hybrid_final_layer_runs_on_the_given_executor() {
         shots: None,
         epochs: 3,
         predict_on_executor: true,
+        train_rows: None,
     });
     let out = h.impute(&data, 2).unwrap();
     let ran = exec.0.load(Ordering::SeqCst);

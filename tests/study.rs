@@ -223,6 +223,7 @@ fn study_runs_end_to_end_with_an_extra_hybrid_variant() {
         shots: Some(200),
         epochs: 1,
         predict_on_executor: true,
+        train_rows: None,
     });
     config.hybrids.push(variant);
     let mut steps = 0;

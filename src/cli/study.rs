@@ -2,17 +2,96 @@
 //! data; classical imputers against hybrid Butterfly imputers), with a progress bar over
 //! methods × seeds; writes markdown, CSV, JSON and an SVG plot and prints the table.
 
-use butterfly_mps::study::{run_study, StudyConfig, StudyEvent, DEFAULT_TARGET};
-use butterfly_mps::Result;
+use butterfly_mps::noise::NoisyEngine;
+use butterfly_mps::study::hardware::{run_hardware_rows, HardwareConfig, HardwareVariant};
+use butterfly_mps::study::{run_study, ClassicalMethod, StudyConfig, StudyEvent, DEFAULT_TARGET};
+use butterfly_mps::{Error, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum Study {
     /// Impute 30 % MCAR-masked physiology with mean, zero, KNN, MICE, MissForest, Deep
     /// MICE and 16-/32-qubit hybrid Butterfly models; score by 30-day-death AUC.
     Imputation(ImputationArgs),
+    /// The hardware-faithful rows: the 16-qubit hybrid with its last layer trained (and
+    /// its imputations measured) exactly, with shots, under forte-1 noise on the local
+    /// noisy simulator, and through the IonQ API of the in-process emulator; next to
+    /// MICE, MissForest and the plain hybrids. Writes hardware.md/.csv/.json and
+    /// hardware_auc.svg.
+    Hardware(HardwareArgs),
+}
+
+#[derive(clap::Args)]
+pub struct HardwareArgs {
+    /// The data file (RHC layout; see data/README.md).
+    #[arg(long, default_value = "data/rhc.csv")]
+    data: PathBuf,
+    /// The column the hybrid models impute (one of the masked physiology columns).
+    #[arg(long, default_value = DEFAULT_TARGET)]
+    target_column: String,
+    /// Seeds (each: a new mask and train/test split).
+    #[arg(long, default_value_t = 5)]
+    seeds: usize,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// MCAR missingness rate.
+    #[arg(long, default_value_t = 0.3)]
+    rate: f64,
+    /// Variants of the hybrid's last layer (comma-separated): exact, shots, noisy, emulator.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "exact,shots,noisy,emulator"
+    )]
+    variants: Vec<String>,
+    /// Classical rows reported (comma-separated): mean, zero, knn, mice, missforest,
+    /// deep-mice. MICE runs anyway as the hybrids' base.
+    #[arg(long, value_delimiter = ',', default_value = "mice,missforest")]
+    classical: Vec<String>,
+    /// Leave out the plain (all-exact) 16- and 32-qubit hybrids.
+    #[arg(long)]
+    no_plain_hybrids: bool,
+    /// Qubits of the hybrid whose last layer moves to the executors.
+    #[arg(long, default_value_t = 16)]
+    qubits: usize,
+    /// Noise model of the noisy and emulator rows: aria-1, aria-2, forte-1.
+    #[arg(long, default_value = "forte-1")]
+    noise: String,
+    /// Shots per circuit (shots, noisy and emulator rows).
+    #[arg(long, default_value_t = 1000)]
+    shots: usize,
+    /// Monte-Carlo trajectories per circuit (noisy and emulator rows).
+    #[arg(long, default_value_t = 20)]
+    trajectories: usize,
+    /// Trajectory engine: mps (default; fast for unary circuits) or statevector.
+    #[arg(long, default_value = "mps")]
+    engine: String,
+    /// Bond cap of the MPS trajectories.
+    #[arg(long, default_value_t = 32)]
+    chi: usize,
+    /// Seed of the local noisy simulator's trajectories.
+    #[arg(long, default_value_t = 1)]
+    noise_seed: u64,
+    /// Rows the last stage trains on (a seeded subsample), or "all".
+    #[arg(long, default_value = "200")]
+    train_rows: String,
+    /// Epochs of the last stage.
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Predict the imputed cells by exact simulation of the trained model instead of on
+    /// each row's executor.
+    #[arg(long)]
+    predict_exact: bool,
+    /// Keep only shots of this Hamming weight (noisy and emulator rows; 1 for unary).
+    #[arg(long)]
+    postselect_weight: Option<usize>,
+    /// Output folder.
+    #[arg(long, default_value = "results/imputation/hardware")]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -43,6 +122,7 @@ pub struct ImputationArgs {
 pub fn run(study: Study) -> Result<()> {
     match study {
         Study::Imputation(args) => run_imputation(args),
+        Study::Hardware(args) => run_hardware(args),
     }
 }
 
@@ -80,5 +160,96 @@ fn run_imputation(args: ImputationArgs) -> Result<()> {
         println!("wrote {}", p.display());
     }
     println!("total time {:.1} s", report.total_seconds);
+    Ok(())
+}
+
+fn classical_method(name: &str) -> Result<ClassicalMethod> {
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "mean" => ClassicalMethod::Mean,
+        "zero" => ClassicalMethod::Zero,
+        "knn" => ClassicalMethod::Knn,
+        "mice" => ClassicalMethod::Mice,
+        "missforest" => ClassicalMethod::MissForest,
+        "deep-mice" | "deepmice" => ClassicalMethod::DeepMice,
+        other => {
+            return Err(Error::HardwareRows(format!(
+                "--classical: unknown method \"{other}\"; choose from mean, zero, knn, mice, missforest, deep-mice"
+            )))
+        }
+    })
+}
+
+fn run_hardware(args: HardwareArgs) -> Result<()> {
+    let mut config = HardwareConfig::default();
+    config.study = config.study.with_target(&args.target_column);
+    config.study.data = args.data;
+    config.study.seeds = args.seeds;
+    config.study.first_seed = args.first_seed;
+    config.study.missing_rate = args.rate;
+    config.study.classical = args
+        .classical
+        .iter()
+        .map(|c| classical_method(c))
+        .collect::<Result<_>>()?;
+    if args.no_plain_hybrids {
+        config.study.hybrids.clear();
+    }
+    config.variants = args
+        .variants
+        .iter()
+        .map(|v| v.parse::<HardwareVariant>())
+        .collect::<Result<_>>()?;
+    config.qubits = args.qubits;
+    config.noise = args.noise;
+    config.shots = args.shots;
+    config.trajectories = args.trajectories;
+    config.engine = match args.engine.as_str() {
+        "mps" => NoisyEngine::Mps {
+            chi: args.chi,
+            cutoff: 1e-12,
+        },
+        "statevector" => NoisyEngine::StateVector,
+        other => {
+            return Err(Error::HardwareRows(format!(
+                "--engine {other}: choose mps or statevector"
+            )))
+        }
+    };
+    config.noise_seed = args.noise_seed;
+    config.train_rows = match args.train_rows.as_str() {
+        "all" => None,
+        n => Some(n.parse().map_err(|_| {
+            Error::HardwareRows(format!(
+                "--train-rows {n}: give a number of rows or \"all\""
+            ))
+        })?),
+    };
+    config.epochs = args.epochs;
+    config.predict_on_executor = !args.predict_exact;
+    config.postselect_weight = args.postselect_weight;
+    config.validate()?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} method × seed · {elapsed} elapsed · {msg}",
+        )
+        .expect("valid template"),
+    );
+    let circuits_bar = bar.clone();
+    let progress = Arc::new(move |name: &str, done: u64| {
+        circuits_bar.set_message(format!("{name}: {done} circuits"));
+    });
+    let report = run_hardware_rows(&config, Some(progress), &mut |event| match event {
+        StudyEvent::Start { steps } => bar.set_length(*steps as u64),
+        StudyEvent::Done { method, seed, auc } => {
+            bar.set_message(format!("{method}, seed {seed}: AUC {auc:.4}"));
+            bar.inc(1);
+        }
+    })?;
+    bar.finish_and_clear();
+    println!("{}", report.markdown());
+    for p in report.write_outputs(&args.out)? {
+        println!("wrote {}", p.display());
+    }
     Ok(())
 }

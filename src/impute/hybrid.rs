@@ -105,6 +105,10 @@ pub struct FinalLayer {
     pub epochs: usize,
     /// Also measure the final predictions on the executor (else exact simulation).
     pub predict_on_executor: bool,
+    /// Train the last stage on at most this many of the exact stages' rows (a seeded
+    /// subsample, drawn before its validation split; `None`: the same rows). The model
+    /// keeps the input and target scaling fitted by the exact stages.
+    pub train_rows: Option<usize>,
 }
 
 impl std::fmt::Debug for FinalLayer {
@@ -115,6 +119,7 @@ impl std::fmt::Debug for FinalLayer {
             .field("shots", &self.shots)
             .field("epochs", &self.epochs)
             .field("predict_on_executor", &self.predict_on_executor)
+            .field("train_rows", &self.train_rows)
             .finish()
     }
 }
@@ -243,7 +248,25 @@ impl HybridImputer {
         last.schedule.epochs_per_stage = fl.epochs;
         last.schedule.finetune_epochs = 0;
         let shared = || Box::new(SharedExecutor(fl.executor.clone())) as Box<dyn Executor>;
-        let mut trainer = Trainer::with_executor(last.clone(), &dataset, shared())?;
+        let last_data = match fl.train_rows {
+            Some(0) => {
+                return Err(Error::Imputation(
+                    "the final layer needs at least one training row (train_rows = 0)".into(),
+                ))
+            }
+            Some(m) if m < dataset.len() => {
+                let mut rows: Vec<usize> = (0..dataset.len()).collect();
+                let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
+                    derive_seed(seed, 0xf1a1, 0),
+                );
+                crate::data::dataset::shuffle(&mut rows, &mut rng);
+                rows.truncate(m);
+                rows.sort_unstable();
+                dataset.subset(&rows)
+            }
+            _ => dataset.clone(),
+        };
+        let mut trainer = Trainer::with_executor(last.clone(), &last_data, shared())?;
         if layers > 1 {
             // Stages 1..L-1 exactly, in simulation.
             let mut first = self.train_config(layers - 1, seed);
@@ -256,7 +279,7 @@ impl HybridImputer {
             state.state.model = exact.model().clone();
             state.state.phase_index = layers - 1;
             state.state.phase_ready = false;
-            trainer = Trainer::resume_with_executor(last, &dataset, &state, shared())?;
+            trainer = Trainer::resume_with_executor(last, &last_data, &state, shared())?;
         }
         trainer.run(&run, &mut |_| {})?;
         Ok(trainer.model().clone())
