@@ -225,7 +225,12 @@ fn run_equal_accuracy(args: MpsArgs) -> Result<()> {
                 )));
             };
             bar.set_message(format!("{input} n={qubits}: reference {reference}"));
-            let circuit = MpsBenchCase { input, qubits, chi: 1 }.circuit(args.seed)?;
+            let circuit = MpsBenchCase {
+                input,
+                qubits,
+                chi: 1,
+            }
+            .circuit(args.seed)?;
             let t = std::time::Instant::now();
             let p = reference_marginals(&circuit, reference)?;
             let mut first = Some(t.elapsed().as_secs_f64());

@@ -2,16 +2,13 @@
 
 use butterfly_mps::compile::{executor_hook, Target};
 use butterfly_mps::ionq::{
-    ApiKey, ApiVersion, ClientConfig, Emulator, EmulatorConfig, IonqClient, IonqExecutor,
-    NoisyRunner,
+    ApiKey, ApiVersion, ClientConfig, EmulatedIonq, IonqClient, IonqExecutor, NoisyRunner,
 };
 use butterfly_mps::noise::postselect::PostSelectedExecutor;
 use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyExecutor};
-use butterfly_mps::train::executor::{BackendSpec, CircuitRun, Executor, RunResult, ShotPlan};
+use butterfly_mps::train::executor::{BackendSpec, Executor};
 use butterfly_mps::{Error, Result};
 use clap::ValueEnum;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// The executor families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,21 +54,6 @@ pub struct ExecutorArgs {
     /// IonQ API key (default: IONQ_API_KEY). Never printed.
     #[arg(long)]
     pub api_key: Option<String>,
-}
-
-/// An IonQ executor talking to an emulator this process owns (stopped on drop).
-struct EmulatedIonq {
-    inner: IonqExecutor,
-    _emulator: Emulator,
-}
-
-impl Executor for EmulatedIonq {
-    fn name(&self) -> String {
-        format!("emulator:{}", self.inner.name())
-    }
-    fn execute(&self, batch: &[CircuitRun<'_>], plan: &ShotPlan) -> Result<Vec<RunResult>> {
-        self.inner.execute(batch, plan)
-    }
 }
 
 impl ExecutorArgs {
@@ -126,22 +108,13 @@ impl ExecutorArgs {
             }
             ExecutorKind::Emulator => {
                 let backend = self.ionq_backend.clone().unwrap_or("simulator".into());
-                let mut config = EmulatorConfig::new("local-emulator-key");
-                config.runner = Arc::new(NoisyRunner {
+                let runner = NoisyRunner {
                     trajectories: self.trajectories,
                     ..Default::default()
-                });
-                config.stage_delay = Duration::from_millis(1);
-                let emulator = Emulator::start(config)?;
-                let mut client_config = ClientConfig::new(ApiVersion::V0_4);
-                client_config.base_url = emulator.base_url(ApiVersion::V0_4);
-                client_config.poll_interval = Duration::from_millis(20);
-                client_config.max_poll_interval = Duration::from_millis(200);
-                let client = IonqClient::new(ApiKey::new("local-emulator-key")?, client_config)?;
-                Box::new(EmulatedIonq {
-                    inner: self.ionq_executor(client, backend)?,
-                    _emulator: emulator,
-                })
+                };
+                Box::new(EmulatedIonq::start(runner, |client| {
+                    self.ionq_executor(client, backend)
+                })?)
             }
             ExecutorKind::Ionq => {
                 let backend = self.ionq_backend.clone().unwrap_or("qpu.forte-1".into());

@@ -18,12 +18,14 @@
 //! [`executor::IonqExecutor::with_prepare`].
 
 pub mod client;
+pub mod emulated;
 pub mod emulator;
 pub mod executor;
 pub mod format;
 pub mod noisy_runner;
 
 pub use client::{ApiKey, ClientConfig, IonqClient};
+pub use emulated::EmulatedIonq;
 pub use emulator::{Emulator, EmulatorConfig, Fault, IdealRunner, JobRunner};
 pub use executor::IonqExecutor;
 pub use format::{ApiVersion, IonqInput, JobSpec, JobStatus, NoiseRequest, Probabilities};

@@ -12,7 +12,7 @@
 //! | [`HardwareVariant::Exact`] | the exact unary simulator, exact expectations (the ideal reference) |
 //! | [`HardwareVariant::Shots`] | the exact unary simulator with `shots` per circuit (shot noise only) |
 //! | [`HardwareVariant::Noisy`] | [`NoisyExecutor`]: compiled to Forte natives, the noise model after every native gate, Monte-Carlo trajectories, `shots` |
-//! | [`HardwareVariant::Emulator`] | [`IonqExecutor`]: compiled to Forte natives → IonQ job JSON → HTTP → the in-process emulator ([`Emulator`] on loopback) with its noisy runner → IonQ result JSON |
+//! | [`HardwareVariant::Emulator`] | [`IonqExecutor`]: compiled to Forte natives → IonQ job JSON → HTTP → the in-process emulator ([`EmulatedIonq`] on loopback) with its noisy runner → IonQ result JSON |
 //!
 //! Noisy evaluation is expensive (about 20 ms per 16-qubit circuit with 20 MPS
 //! trajectories on this project's 2-core machine), so the last stage trains on a seeded
@@ -33,7 +33,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,10 +41,7 @@ use super::metrics::{mean_std, welch_t_test, WelchTest};
 use crate::compile::{executor_hook, Target};
 use crate::error::{Error, Result};
 use crate::impute::{FinalLayer, HybridImputer};
-use crate::ionq::{
-    ApiKey, ApiVersion, ClientConfig, Emulator, EmulatorConfig, IonqClient, IonqExecutor,
-    NoisyRunner,
-};
+use crate::ionq::{EmulatedIonq, IonqExecutor, NoisyRunner};
 use crate::noise::postselect::PostSelectedExecutor;
 use crate::noise::{NoiseModel, NoisyConfig, NoisyEngine, NoisyExecutor};
 use crate::train::executor::{CircuitRun, Executor, RunResult, ShotPlan, UnaryExecutor};
@@ -283,56 +279,6 @@ impl Executor for ChunkedExecutor {
     }
 }
 
-/// An [`IonqExecutor`] talking to an [`Emulator`] it owns (stopped when dropped).
-pub struct EmulatedIonq {
-    inner: IonqExecutor,
-    emulator: Emulator,
-}
-
-impl EmulatedIonq {
-    /// Start an emulator on an ephemeral loopback port whose noisy runner uses
-    /// `trajectories` on `engine`, and an executor compiling every circuit to `target`
-    /// natives and asking the emulator's `simulator` backend for `noise`.
-    pub fn start(
-        noise: &str,
-        trajectories: usize,
-        engine: NoisyEngine,
-        target: Target,
-    ) -> Result<Self> {
-        let key = "local-emulator-key";
-        let mut config = EmulatorConfig::new(key);
-        config.runner = Arc::new(NoisyRunner {
-            trajectories,
-            engine,
-        });
-        config.stage_delay = Duration::from_millis(1);
-        let emulator = Emulator::start(config)?;
-        let mut client_config = ClientConfig::new(ApiVersion::V0_4);
-        client_config.base_url = emulator.base_url(ApiVersion::V0_4);
-        client_config.poll_interval = Duration::from_millis(20);
-        client_config.max_poll_interval = Duration::from_millis(200);
-        let client = IonqClient::new(ApiKey::new(key)?, client_config)?;
-        let inner = IonqExecutor::new(client, "simulator")
-            .with_prepare(executor_hook(target))
-            .with_noise(noise.to_string());
-        Ok(EmulatedIonq { inner, emulator })
-    }
-
-    /// The emulator (its address, request count).
-    pub fn emulator(&self) -> &Emulator {
-        &self.emulator
-    }
-}
-
-impl Executor for EmulatedIonq {
-    fn name(&self) -> String {
-        format!("emulator@{}:{}", self.emulator.addr(), self.inner.name())
-    }
-    fn execute(&self, batch: &[CircuitRun<'_>], plan: &ShotPlan) -> Result<Vec<RunResult>> {
-        self.inner.execute(batch, plan)
-    }
-}
-
 /// What one hardware-faithful row ran, for the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HardwareRow {
@@ -448,12 +394,15 @@ impl HardwareConfig {
                 )
             }
             HardwareVariant::Emulator => {
-                let emulated = EmulatedIonq::start(
-                    &self.noise,
-                    self.trajectories,
-                    self.engine,
-                    self.compile_target(),
-                )?;
+                let runner = NoisyRunner {
+                    trajectories: self.trajectories,
+                    engine: self.engine,
+                };
+                let emulated = EmulatedIonq::start(runner, |client| {
+                    Ok(IonqExecutor::new(client, "simulator")
+                        .with_prepare(executor_hook(self.compile_target()))
+                        .with_noise(self.noise.clone()))
+                })?;
                 match self.postselect_weight {
                     Some(k) => Arc::new(PostSelectedExecutor::new(emulated, k)),
                     None => Arc::new(emulated),
