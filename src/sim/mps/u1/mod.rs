@@ -24,13 +24,16 @@
 //! constant and both engines truncate identically.
 //!
 //! # When it pays (measured)
-//! 128-qubit full Butterfly, cutoff 0, `bfly bench mps --symmetry both` (dense and U(1)
-//! alternating in one process, on a heavily shared 2-core machine): hw3 input at χ = 256
-//! (exact for both, bonds 130) 3.7× faster in wall time and 3.9× in CPU time, 2.6× less
-//! state memory (18 vs 47 MiB), 1.7× less peak RSS. Angle input at χ = 64: 4.2× faster
-//! at equal χ but less accurate (largest marginal error 0.19 vs 0.088 against a U(1)
-//! χ = 512 reference), because the label enlarges every bond. Prefer it for fixed-weight
-//! inputs; see the README for the full table.
+//! 128-qubit full Butterfly, cutoff 0, at **equal accuracy of marginals**
+//! ([`crate::bench::equal_accuracy`], `bfly bench mps --symmetry both --match-accuracy`,
+//! one run on the 2-core machine, each run in its own process). hw3 input, exact
+//! reference: 4.4× faster at χ = 256 (no truncation, bonds 130) and 3.4× at χ = 64
+//! (identical truncation), with lower peak RSS (63 vs 80 MiB). Angle input, against a
+//! U(1) χ = 1536 reference: the label enlarges every bond, so equal accuracy needs a
+//! larger χ. Dense χ = 64 is matched only by U(1) χ = 256, which is **2× slower**; dense
+//! χ = 256 is matched by U(1) χ = 512, which is 4.8× faster but uses more peak memory.
+//! Prefer this engine for fixed-weight inputs. Sectors of one two-site update run as
+//! rayon tasks above a size threshold; results do not depend on the thread count.
 //!
 //! # Scope
 //! - Built from any product state ([`U1Mps::from_product_state`]), any list of basis
@@ -43,8 +46,9 @@
 //!   engine, or convert with [`U1Mps::to_dense`] and continue there.
 //! - Same layouts and routing ([`SiteOrdering`], [`Routing`]) as the dense engine, the
 //!   same layer scheduling, the same [`Simulator`](crate::sim::Simulator) interface,
-//!   sampling, and versioned save/load. (Not ported: running independent chain segments
-//!   on separate threads; overlaps.)
+//!   sampling, and versioned save/load. (Not ported from the dense engine: running
+//!   independent chain segments on separate threads, which never applies to
+//!   angle input here because the label leaves no bond of dimension 1; overlaps.)
 //!
 //! ```
 //! use butterfly_mps::circuit::{ButterflyWorkload, loaders::Loader};
