@@ -114,19 +114,7 @@ impl Mps {
             if index > 0 {
                 self.restore_home_if_cheap()?;
             }
-            // Walks go down under MoveHigher (so take gates left to right) and up under
-            // MoveLowerThrough (right to left): a walk then never crosses the qubits of
-            // gates still to come in this layer (3,840 instead of 11,520 SWAPs on the
-            // 128-qubit Butterfly).
-            let descending = self.routing == super::Routing::MoveLowerThrough;
-            layer.sort_by_key(|&i| {
-                let sites = bound[i].qubits().into_iter().map(|q| self.site_of_qubit[q]);
-                if descending {
-                    std::cmp::Reverse(sites.max().unwrap_or(0))
-                } else {
-                    std::cmp::Reverse(usize::MAX - sites.min().unwrap_or(0))
-                }
-            });
+            order_layer(self, &mut layer, &bound);
             if self.apply_layer_in_parallel(&layer, &bound)? {
                 continue;
             }
@@ -171,27 +159,10 @@ impl Mps {
         }
     }
 
-    fn check_qubit(&self, q: usize) -> Result<()> {
-        if q >= self.n {
-            return Err(Error::InvalidInput(format!(
-                "gate on qubit {q} but the MPS has {} qubits (valid: 0..={})",
-                self.n,
-                self.n - 1
-            )));
-        }
-        Ok(())
-    }
-
     /// Contract a unitary 2×2 matrix into the site of `qubit` (a unitary leaves the
     /// canonical form intact; non-unitary or non-finite matrices are refused).
     pub fn apply_one_qubit(&mut self, qubit: usize, m: &Mat2) -> Result<()> {
-        self.check_qubit(qubit)?;
-        let defect = unitarity_defect(m);
-        if defect > UNITARITY_TOLERANCE {
-            return Err(Error::InvalidInput(format!(
-                "single-qubit gate on qubit {qubit} is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
-            )));
-        }
+        check_one_qubit_gate(self.n, qubit, m)?;
         let site = self.site_of_qubit[qubit];
         let dl = self.bonds[site];
         let t = &mut self.tensors[site];
@@ -214,48 +185,8 @@ impl Mps {
     /// adjacent on the chain, one walks to the other by SWAPs (see [`super::Routing`]); the
     /// permutation is tracked, not undone.
     pub fn apply_two_qubit(&mut self, qa: usize, qb: usize, m: &Mat4) -> Result<()> {
-        self.check_qubit(qa)?;
-        self.check_qubit(qb)?;
-        if qa == qb {
-            return Err(Error::InvalidInput(format!(
-                "two-qubit gate on qubit {qa} twice; it needs two distinct qubits"
-            )));
-        }
-        let defect = unitarity_defect(m);
-        if defect > UNITARITY_TOLERANCE {
-            return Err(Error::InvalidInput(format!(
-                "two-qubit gate on qubits ({qa}, {qb}) is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
-            )));
-        }
-        let walk = self
-            .routing
-            .plan(self.site_of_qubit[qa], self.site_of_qubit[qb], self.centre);
-        let mut pos = walk.from;
-        let upward = walk.to > pos;
-        if upward {
-            while pos + 1 < walk.to {
-                self.swap_sites(pos, true)?;
-                pos += 1;
-            }
-        } else {
-            while pos > walk.to + 1 {
-                self.swap_sites(pos - 1, false)?;
-                pos -= 1;
-            }
-        }
-        let lo = pos.min(walk.to);
-        // The gate in site order: first index = lower site.
-        let g = if self.qubit_at_site[lo] == qa {
-            *m
-        } else {
-            exchange_qubits(m)
-        };
-        let g = if walk.cross { then_swap(&g) } else { g };
-        self.two_site_update(lo, &g, upward)?;
-        if walk.cross {
-            self.exchange_sites(lo);
-        }
-        Ok(())
+        check_two_qubit_gate(self.n, qa, qb, m)?;
+        route_and_apply(self, qa, qb, m)
     }
 
     /// Swap the contents of sites `i` and `i + 1` (a routing SWAP; the permutation follows).
@@ -341,5 +272,151 @@ impl Mps {
             }
         }
         Ok(())
+    }
+}
+
+/// A chain whose two-qubit gates are routed by SWAPs: what the walk, the layer order and
+/// the gate checks need from either MPS engine (dense [`Mps`], U(1)
+/// [`U1Mps`](super::u1::U1Mps)), so both route identically.
+pub(crate) trait SwapChain {
+    /// The site holding `qubit`.
+    fn site_of(&self, qubit: usize) -> usize;
+    /// The qubit on `site`.
+    fn qubit_at(&self, site: usize) -> usize;
+    /// The orthogonality centre.
+    fn centre_site(&self) -> usize;
+    /// The routing policy.
+    fn routing_policy(&self) -> super::Routing;
+    /// A routing SWAP of sites `i`, `i + 1` (the permutation follows).
+    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()>;
+    /// Apply `g` (site order) to sites `i`, `i + 1`, centre ending right if `centre_right`.
+    fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()>;
+    /// Record that sites `i` and `i + 1` exchanged their qubits.
+    fn exchange(&mut self, i: usize);
+}
+
+/// `qubit` must be a valid index on `n` qubits.
+pub(crate) fn check_qubit(n: usize, q: usize) -> Result<()> {
+    if q >= n {
+        return Err(Error::InvalidInput(format!(
+            "gate on qubit {q} but the MPS has {n} qubits (valid: 0..={})",
+            n - 1
+        )));
+    }
+    Ok(())
+}
+
+/// A single-qubit gate on `qubit` must be unitary.
+pub(crate) fn check_one_qubit_gate(n: usize, qubit: usize, m: &Mat2) -> Result<()> {
+    check_qubit(n, qubit)?;
+    let defect = unitarity_defect(m);
+    if defect > UNITARITY_TOLERANCE {
+        return Err(Error::InvalidInput(format!(
+            "single-qubit gate on qubit {qubit} is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
+        )));
+    }
+    Ok(())
+}
+
+/// A two-qubit gate needs two distinct valid qubits and a unitary matrix.
+pub(crate) fn check_two_qubit_gate(n: usize, qa: usize, qb: usize, m: &Mat4) -> Result<()> {
+    check_qubit(n, qa)?;
+    check_qubit(n, qb)?;
+    if qa == qb {
+        return Err(Error::InvalidInput(format!(
+            "two-qubit gate on qubit {qa} twice; it needs two distinct qubits"
+        )));
+    }
+    let defect = unitarity_defect(m);
+    if defect > UNITARITY_TOLERANCE {
+        return Err(Error::InvalidInput(format!(
+            "two-qubit gate on qubits ({qa}, {qb}) is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
+        )));
+    }
+    Ok(())
+}
+
+/// Apply the (checked) 4×4 `m` on `|q_a q_b>`: walk one qubit next to the other by SWAPs
+/// as the chain's [`Routing`](super::Routing) plans, then one two-site update (fused with
+/// the last SWAP when the plan crosses). The permutation is tracked, not undone.
+pub(crate) fn route_and_apply<C: SwapChain + ?Sized>(
+    chain: &mut C,
+    qa: usize,
+    qb: usize,
+    m: &Mat4,
+) -> Result<()> {
+    let walk =
+        chain
+            .routing_policy()
+            .plan(chain.site_of(qa), chain.site_of(qb), chain.centre_site());
+    let mut pos = walk.from;
+    let upward = walk.to > pos;
+    if upward {
+        while pos + 1 < walk.to {
+            chain.swap(pos, true)?;
+            pos += 1;
+        }
+    } else {
+        while pos > walk.to + 1 {
+            chain.swap(pos - 1, false)?;
+            pos -= 1;
+        }
+    }
+    let lo = pos.min(walk.to);
+    // The gate in site order: first index = lower site.
+    let g = if chain.qubit_at(lo) == qa {
+        *m
+    } else {
+        exchange_qubits(m)
+    };
+    let g = if walk.cross { then_swap(&g) } else { g };
+    chain.update(lo, &g, upward)?;
+    if walk.cross {
+        chain.exchange(lo);
+    }
+    Ok(())
+}
+
+/// Order a layer's gates (mutually commuting, on disjoint qubits) by their current sites:
+/// walks go down under `MoveHigher` (so take gates left to right) and up under
+/// `MoveLowerThrough` (right to left), so a walk never crosses the qubits of gates still
+/// to come in the layer (3,840 instead of 11,520 SWAPs on the 128-qubit Butterfly).
+pub(crate) fn order_layer<C: SwapChain + ?Sized>(
+    chain: &C,
+    layer: &mut [usize],
+    bound: &[BoundGate],
+) {
+    let descending = chain.routing_policy() == super::Routing::MoveLowerThrough;
+    layer.sort_by_key(|&i| {
+        let sites = bound[i].qubits().into_iter().map(|q| chain.site_of(q));
+        if descending {
+            std::cmp::Reverse(sites.max().unwrap_or(0))
+        } else {
+            std::cmp::Reverse(usize::MAX - sites.min().unwrap_or(0))
+        }
+    });
+}
+
+impl SwapChain for Mps {
+    fn site_of(&self, qubit: usize) -> usize {
+        self.site_of_qubit[qubit]
+    }
+    fn qubit_at(&self, site: usize) -> usize {
+        self.qubit_at_site[site]
+    }
+    fn centre_site(&self) -> usize {
+        self.centre
+    }
+    fn routing_policy(&self) -> super::Routing {
+        self.routing
+    }
+    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()> {
+        self.swap_sites(i, centre_right)
+    }
+    fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
+        self.two_site_update(i, g, centre_right)
+    }
+    fn exchange(&mut self, i: usize) {
+        self.exchange_sites(i)
     }
 }

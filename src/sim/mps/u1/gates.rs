@@ -6,15 +6,14 @@ use num_complex::Complex64 as C64;
 
 use super::kernels::{conserves_weight4, two_site};
 use super::U1Mps;
-use crate::circuit::gate::unitarity_defect;
 use crate::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use crate::error::{Error, Result};
-use crate::sim::mps::gates::{bind_in_layers, exchange_qubits, then_swap, RESTORE_MAX_BOND, SWAP};
+use crate::sim::mps::gates::{
+    bind_in_layers, check_one_qubit_gate, check_two_qubit_gate, order_layer, route_and_apply,
+    SwapChain, RESTORE_MAX_BOND, SWAP,
+};
 use crate::sim::mps::kernels::is_real4;
 use crate::sim::mps::{MpsConfig, Routing, SiteOrdering};
-
-/// Gates must be unitary to this tolerance (as in the dense engine).
-const UNITARITY_TOLERANCE: f64 = 1e-8;
 
 /// Run `circuit` from `|0…0>` with a resolved config: leading one-qubit gates of each
 /// qubit (before its first two-qubit gate) form the initial product state, the rest runs
@@ -100,15 +99,7 @@ impl U1Mps {
             if index > 0 {
                 self.restore_home_if_cheap()?;
             }
-            let descending = self.routing == Routing::MoveLowerThrough;
-            layer.sort_by_key(|&i| {
-                let sites = bound[i].qubits().into_iter().map(|q| self.site_of_qubit[q]);
-                if descending {
-                    std::cmp::Reverse(sites.max().unwrap_or(0))
-                } else {
-                    std::cmp::Reverse(usize::MAX - sites.min().unwrap_or(0))
-                }
-            });
+            order_layer(self, &mut layer, bound);
             for i in layer {
                 self.apply_gate(&bound[i]).map_err(|e| match e {
                     Error::InvalidInput(msg) => Error::InvalidOp {
@@ -162,27 +153,10 @@ impl U1Mps {
         }
     }
 
-    fn check_qubit(&self, q: usize) -> Result<()> {
-        if q >= self.n {
-            return Err(Error::InvalidInput(format!(
-                "gate on qubit {q} but the MPS has {} qubits (valid: 0..={})",
-                self.n,
-                self.n - 1
-            )));
-        }
-        Ok(())
-    }
-
     /// A diagonal (weight-preserving) unitary 2×2 gate: scales the `s = 0` and `s = 1`
     /// blocks of the qubit's site.
     pub fn apply_one_qubit(&mut self, qubit: usize, m: &Mat2) -> Result<()> {
-        self.check_qubit(qubit)?;
-        let defect = unitarity_defect(m);
-        if defect > UNITARITY_TOLERANCE {
-            return Err(Error::InvalidInput(format!(
-                "single-qubit gate on qubit {qubit} is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
-            )));
-        }
+        check_one_qubit_gate(self.n, qubit, m)?;
         if !conserves_weight2(m) {
             return Err(Error::NotChargeConserving {
                 gate: format!("a non-diagonal single-qubit gate on qubit {qubit}"),
@@ -204,52 +178,13 @@ impl U1Mps {
     /// A weight-preserving 4×4 gate on `|q_a q_b>` (index `2·q_a + q_b`), routed by SWAPs
     /// as in the dense engine.
     pub fn apply_two_qubit(&mut self, qa: usize, qb: usize, m: &Mat4) -> Result<()> {
-        self.check_qubit(qa)?;
-        self.check_qubit(qb)?;
-        if qa == qb {
-            return Err(Error::InvalidInput(format!(
-                "two-qubit gate on qubit {qa} twice; it needs two distinct qubits"
-            )));
-        }
-        let defect = unitarity_defect(m);
-        if defect > UNITARITY_TOLERANCE {
-            return Err(Error::InvalidInput(format!(
-                "two-qubit gate on qubits ({qa}, {qb}) is not unitary (max |U U† − 1| = {defect:.3e}); an MPS keeps its canonical form only under unitary gates"
-            )));
-        }
+        check_two_qubit_gate(self.n, qa, qb, m)?;
         if !conserves_weight4(m) {
             return Err(Error::NotChargeConserving {
                 gate: format!("a two-qubit gate on qubits ({qa}, {qb})"),
             });
         }
-        let walk = self
-            .routing
-            .plan(self.site_of_qubit[qa], self.site_of_qubit[qb], self.centre);
-        let mut pos = walk.from;
-        let upward = walk.to > pos;
-        if upward {
-            while pos + 1 < walk.to {
-                self.swap_sites(pos, true)?;
-                pos += 1;
-            }
-        } else {
-            while pos > walk.to + 1 {
-                self.swap_sites(pos - 1, false)?;
-                pos -= 1;
-            }
-        }
-        let lo = pos.min(walk.to);
-        let g = if self.qubit_at_site[lo] == qa {
-            *m
-        } else {
-            exchange_qubits(m)
-        };
-        let g = if walk.cross { then_swap(&g) } else { g };
-        self.two_site_update(lo, &g, upward)?;
-        if walk.cross {
-            self.exchange_sites(lo);
-        }
-        Ok(())
+        route_and_apply(self, qa, qb, m)
     }
 
     /// Swap the contents of sites `i` and `i + 1` (a routing SWAP).
@@ -338,5 +273,29 @@ pub fn conserves_weight(g: &BoundGate) -> bool {
     match g {
         BoundGate::One { matrix, .. } => conserves_weight2(matrix),
         BoundGate::Two { matrix, .. } => conserves_weight4(matrix),
+    }
+}
+
+impl SwapChain for U1Mps {
+    fn site_of(&self, qubit: usize) -> usize {
+        self.site_of_qubit[qubit]
+    }
+    fn qubit_at(&self, site: usize) -> usize {
+        self.qubit_at_site[site]
+    }
+    fn centre_site(&self) -> usize {
+        self.centre
+    }
+    fn routing_policy(&self) -> Routing {
+        self.routing
+    }
+    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()> {
+        self.swap_sites(i, centre_right)
+    }
+    fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
+        self.two_site_update(i, g, centre_right)
+    }
+    fn exchange(&mut self, i: usize) {
+        self.exchange_sites(i)
     }
 }
