@@ -92,6 +92,36 @@ fn col_slice<T: Scalar>(a: &[T], rows: usize, c0: usize, c1: usize) -> Vec<T> {
     a[c0 * rows..c1 * rows].to_vec()
 }
 
+/// `aᴴ` (`k × rows`) of the column-major `rows × k` matrix `a`.
+fn adjoint<T: Scalar>(a: &[T], rows: usize, k: usize) -> Vec<T> {
+    let mut out = vec![T::default(); k * rows];
+    for j in 0..k {
+        for r in 0..rows {
+            out[j + k * r] = a[r + rows * j].conjugate();
+        }
+    }
+    out
+}
+
+/// The blocks of `site` with left charge `ql` side by side: `[A(ql, s=0) | A(ql, s=1)]`,
+/// `d × (c0 + c1)` (zero where a block is absent).
+fn left_charge_row<T: Scalar>(
+    site: &[Vec<C64>],
+    ql: usize,
+    d: usize,
+    c0: usize,
+    c1: usize,
+) -> Vec<T> {
+    let mut x = vec![T::default(); d * (c0 + c1)];
+    if c0 > 0 && !site[2 * ql].is_empty() {
+        put(&mut x, d, &to_t::<T>(&site[2 * ql]), d, c0, 0, 0);
+    }
+    if c1 > 0 && !site[2 * ql + 1].is_empty() {
+        put(&mut x, d, &to_t::<T>(&site[2 * ql + 1]), d, c1, 0, c0);
+    }
+    x
+}
+
 /// Write `src` (`r × c`) into `dst` (`rows × _`) at row `r0`, column `c0`.
 fn put<T: Scalar>(dst: &mut [T], rows: usize, src: &[T], r: usize, c: usize, r0: usize, c0: usize) {
     for j in 0..c {
@@ -379,19 +409,13 @@ pub(crate) fn two_site<T: Scalar>(
         } else {
             // Right: Vₖᴴ split by columns; left: renorm · M Vₖ split by rows.
             let v = &sec.vecs[..cols * k];
-            let mut vh = vec![C64::default(); k * cols];
-            for j in 0..k {
-                for c in 0..cols {
-                    vh[j + k * c] = v[c + cols * j].conjugate().to_c64();
-                }
-            }
+            let vh = adjoint(v, cols, k);
             let w = mul(&sec.m, rows, cols, v, k);
-            let right1 = (cols > c0).then(|| vh.split_off(k * c0));
             out = [
                 (top > 0).then(|| to_c64(&row_slice(&w, rows, 0, top, k), renorm)),
                 (rows > top).then(|| to_c64(&row_slice(&w, rows, top, rows, k), renorm)),
-                (c0 > 0).then_some(vh),
-                right1,
+                (c0 > 0).then(|| to_c64(&vh[..k * c0], 1.0)),
+                (cols > c0).then(|| to_c64(&vh[k * c0..], 1.0)),
             ];
         }
         out
@@ -506,22 +530,10 @@ pub(crate) fn shift_left<T: Scalar>(
             }
             continue;
         }
-        let mut x = vec![T::default(); d * cols];
-        if c0 > 0 && !site[2 * ql].is_empty() {
-            put(&mut x, d, &to_t::<T>(&site[2 * ql]), d, c0, 0, 0);
-        }
-        if c1 > 0 && !site[2 * ql + 1].is_empty() {
-            put(&mut x, d, &to_t::<T>(&site[2 * ql + 1]), d, c1, 0, c0);
-        }
+        let x: Vec<T> = left_charge_row(site, ql, d, c0, c1);
         // xᴴ (cols × d) = Q R, so x = Rᴴ Qᴴ.
         let k = thin_qr_into(&x, d, cols, true, &mut bufs.qr);
-        let q = &bufs.qr.q;
-        let mut qh = vec![T::default(); k * cols];
-        for j in 0..k {
-            for c in 0..cols {
-                qh[j + k * c] = q[c + cols * j].conjugate();
-            }
-        }
+        let qh = adjoint(&bufs.qr.q, cols, k);
         if c0 > 0 {
             site[2 * ql] = to_c64(&col_slice(&qh, k, 0, c0), 1.0);
         }
@@ -575,13 +587,7 @@ pub(crate) fn svd_left<T: Scalar>(
         if d == 0 || cols == 0 {
             continue;
         }
-        let mut x = vec![T::default(); d * cols];
-        if c0 > 0 && !site[2 * ql].is_empty() {
-            put(&mut x, d, &to_t::<T>(&site[2 * ql]), d, c0, 0, 0);
-        }
-        if c1 > 0 && !site[2 * ql + 1].is_empty() {
-            put(&mut x, d, &to_t::<T>(&site[2 * ql + 1]), d, c1, 0, c0);
-        }
+        let x: Vec<T> = left_charge_row(site, ql, d, c0, c1);
         let k0 = thin_svd_vectors_into(&x, d, cols, SvdVectors::Both, &mut bufs.svd)?;
         let s = bufs.svd.s[..k0].to_vec();
         all.extend(s.iter().map(|&x| (x, ql)));
@@ -618,12 +624,7 @@ pub(crate) fn svd_left<T: Scalar>(
             continue;
         };
         let (d, cols, c0) = (dl[ql], sec.cols, dr[ql]);
-        let mut vh = vec![T::default(); k * cols];
-        for j in 0..k {
-            for c in 0..cols {
-                vh[j + k * c] = sec.v[c + cols * j].conjugate();
-            }
-        }
+        let vh = adjoint(&sec.v, cols, k);
         site[2 * ql] = if c0 > 0 {
             to_c64(&col_slice(&vh, k, 0, c0), 1.0)
         } else {
