@@ -30,14 +30,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::time::Instant;
 
-use super::{median, MpsBenchCase, MpsEngine};
+use super::{median, run_engine, MpsBenchCase, MpsEngine};
 use crate::circuit::Circuit;
 use crate::error::{Error, Result};
-use crate::sim::mps::u1::run_mps_u1;
-use crate::sim::mps::{run_mps, MpsConfig, TruncationReport};
-use crate::sim::Simulator;
+use crate::sim::mps::{MpsConfig, TruncationReport};
 
 /// Errors at or below this are rounding: two such runs count as equally accurate.
 pub const EXACT_FLOOR: f64 = 1e-10;
@@ -64,27 +61,14 @@ pub struct RunRecord {
 
 /// Run `engine` at bond cap `chi` (cutoff 0) on `circuit` in this process.
 pub fn run_in_process(circuit: &Circuit, engine: MpsEngine, chi: usize) -> Result<RunRecord> {
-    let config = MpsConfig::new(chi, 0.0)?;
-    let t = Instant::now();
-    let (seconds, report, tensor_bytes, marginals) = match engine {
-        MpsEngine::Dense => {
-            let s = run_mps(circuit, &circuit.parameters, &config)?;
-            let seconds = t.elapsed().as_secs_f64();
-            (seconds, s.report(), s.tensor_bytes(), s.marginals())
-        }
-        MpsEngine::U1 => {
-            let s = run_mps_u1(circuit, &circuit.parameters, &config)?;
-            let seconds = t.elapsed().as_secs_f64();
-            (seconds, s.report(), s.tensor_bytes(), s.marginals())
-        }
-    };
+    let (run, seconds) = run_engine(engine, circuit, &MpsConfig::new(chi, 0.0)?)?;
     Ok(RunRecord {
         engine,
         chi,
         seconds,
-        marginals,
-        report,
-        tensor_bytes,
+        marginals: run.marginals,
+        report: run.report,
+        tensor_bytes: run.tensor_bytes,
         peak_rss_bytes: None,
     })
 }

@@ -124,13 +124,14 @@ impl fmt::Display for MpsEngine {
 }
 
 /// What one timed run leaves behind for the summary.
-struct EngineRun {
-    report: TruncationReport,
-    tensor_bytes: usize,
-    marginals: Vec<f64>,
+pub(crate) struct EngineRun {
+    pub report: TruncationReport,
+    pub tensor_bytes: usize,
+    pub marginals: Vec<f64>,
 }
 
-fn run_engine(
+/// Run `engine` on `circuit` once; the seconds cover the simulation, not the marginals.
+pub(crate) fn run_engine(
     engine: MpsEngine,
     circuit: &Circuit,
     config: &MpsConfig,
