@@ -66,37 +66,12 @@ impl Table {
             column,
             message,
         };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = text
-            .split('\n')
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(_, l)| !l.trim().is_empty());
-
-        let (header_line, header) = lines
-            .next()
-            .ok_or_else(|| err(1, None, "the file is empty; expected a header row".into()))?;
-        let columns: Vec<String> = split_cells(header)
-            .map_err(|m| err(header_line, None, m))?
-            .into_iter()
-            .map(|c| c.text)
-            .collect();
-        for (i, name) in columns.iter().enumerate() {
-            if name.is_empty() {
-                return Err(err(
-                    header_line,
-                    None,
-                    format!("header cell {} is empty; every column needs a name", i + 1),
-                ));
-            }
-            if columns[..i].contains(name) {
-                return Err(err(
-                    header_line,
-                    Some(name.clone()),
-                    "column name appears twice in the header".into(),
-                ));
-            }
-        }
+        let CsvBody {
+            names: columns,
+            rows: lines,
+            ..
+        } = split_header(text, false)
+            .map_err(|(line, column, message)| err(line, column, message))?;
 
         let mut rows = Vec::new();
         let mut row_lines = Vec::new();
@@ -194,6 +169,70 @@ impl Table {
             dropped,
         })
     }
+}
+
+/// A CSV text's non-blank lines (numbered from 1; BOM and CR removed) with its header
+/// split and checked: no empty name, no name twice.
+pub(crate) struct CsvBody<'a> {
+    pub(crate) header_line: usize,
+    pub(crate) names: Vec<String>,
+    pub(crate) rows: Vec<(usize, &'a str)>,
+}
+
+/// Where a CSV text is wrong: line, column (if one), message.
+pub(crate) type CsvError = (usize, Option<String>, String);
+
+/// Split `text` into its header and data lines; `trim_names` also trims spaces inside
+/// quoted header cells.
+pub(crate) fn split_header(
+    text: &str,
+    trim_names: bool,
+) -> std::result::Result<CsvBody<'_>, CsvError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (header_line, header) = lines.next().ok_or_else(|| {
+        (
+            1,
+            None,
+            "the file is empty; expected a header row".to_string(),
+        )
+    })?;
+    let names: Vec<String> = split_cells(header)
+        .map_err(|m| (header_line, None, m))?
+        .into_iter()
+        .map(|c| {
+            if trim_names {
+                c.text.trim().to_string()
+            } else {
+                c.text
+            }
+        })
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err((
+                header_line,
+                None,
+                format!("header cell {} is empty; every column needs a name", i + 1),
+            ));
+        }
+        if names[..i].contains(name) {
+            return Err((
+                header_line,
+                Some(name.clone()),
+                "column name appears twice in the header".into(),
+            ));
+        }
+    }
+    Ok(CsvBody {
+        header_line,
+        names,
+        rows: lines.collect(),
+    })
 }
 
 pub(crate) struct Cell {

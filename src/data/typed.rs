@@ -33,7 +33,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::table::{parse_number, split_cells, MISSING_MARKERS};
+use super::table::{parse_number, split_cells, split_header, CsvBody, MISSING_MARKERS};
 use super::Table;
 use crate::error::{Error, Result};
 
@@ -114,36 +114,12 @@ impl TypedTable {
             column: column.map(str::to_string),
             message,
         };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = text
-            .split('\n')
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (header_line, header) = lines
-            .next()
-            .ok_or_else(|| err(1, None, "the file is empty; expected a header row".into()))?;
-        let names: Vec<String> = split_cells(header)
-            .map_err(|m| err(header_line, None, m))?
-            .into_iter()
-            .map(|c| c.text.trim().to_string())
-            .collect();
-        for (i, name) in names.iter().enumerate() {
-            if name.is_empty() {
-                return Err(err(
-                    header_line,
-                    None,
-                    format!("header cell {} is empty; every column needs a name", i + 1),
-                ));
-            }
-            if names[..i].contains(name) {
-                return Err(err(
-                    header_line,
-                    Some(name),
-                    "column name appears twice in the header".into(),
-                ));
-            }
-        }
+        let CsvBody {
+            header_line,
+            names,
+            rows: lines,
+        } = split_header(text, true)
+            .map_err(|(line, column, message)| err(line, column.as_deref(), message))?;
         for (what, list) in [
             ("zero_missing", &spec.zero_missing),
             ("na_level", &spec.na_level),
