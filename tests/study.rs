@@ -2,8 +2,10 @@
 //! regression's optimality conditions, and the driver end to end on a small synthetic
 //! file (including an extra hybrid variant, the hook for hardware-faithful rows).
 
-use std::fmt::Write as _;
+mod study_common;
+
 use std::sync::Arc;
+use study_common::synthetic_rhc;
 
 use butterfly_mps::impute::{FinalLayer, HybridImputer, Knn, MissForest};
 use butterfly_mps::study::logistic::Logistic;
@@ -131,62 +133,6 @@ fn logistic_regression_meets_its_optimality_conditions() {
     assert!(Logistic::fit(x.view(), &y, None, 0.0).is_err());
 }
 
-/// A small CSV with the study's default column names: physiology with structure, an
-/// outcome driven by it, leak columns present but unused.
-fn synthetic_rhc(rows: usize) -> String {
-    let masked = butterfly_mps::study::imputation::RHC_MASKED;
-    let excluded = [
-        "sadmdte", "dschdte", "dthdte", "lstctdte", "t3d30", "death", "ptid", "urin1", "adld3p",
-    ];
-    let mut s = String::new();
-    let header: Vec<String> = masked
-        .iter()
-        .chain(excluded.iter())
-        .map(|c| format!("\"{c}\""))
-        .chain([
-            "\"sex\"".to_string(),
-            "\"cat2\"".to_string(),
-            "\"dth30\"".to_string(),
-        ])
-        .collect();
-    writeln!(s, "{}", header.join(",")).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(77);
-    for r in 0..rows {
-        let severity: f64 = rng.random::<f64>() * 2.0 - 1.0;
-        let mut cells: Vec<String> = masked
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let v = 50.0 + 10.0 * (j as f64 + 1.0) * severity + rng.random::<f64>();
-                if *name == "wtkilo1" && r % 50 == 0 {
-                    " 0".to_string() // not recorded
-                } else {
-                    format!(" {v:.4}")
-                }
-            })
-            .collect();
-        cells.extend(excluded.iter().map(|_| "NA".to_string()));
-        cells.push(if r % 2 == 0 {
-            "\"Male\"".into()
-        } else {
-            "\"Female\"".into()
-        });
-        cells.push(if r % 3 == 0 {
-            "\"NA\"".into()
-        } else {
-            "\"Coma\"".into()
-        });
-        let p = 1.0 / (1.0 + (-2.5 * severity).exp());
-        cells.push(if rng.random::<f64>() < p {
-            "\"Yes\"".into()
-        } else {
-            "\"No\"".into()
-        });
-        writeln!(s, "{}", cells.join(",")).unwrap();
-    }
-    s
-}
-
 fn small_config(path: std::path::PathBuf) -> StudyConfig {
     let mut c = StudyConfig::quick();
     c.data = path;
@@ -209,7 +155,7 @@ fn small_config(path: std::path::PathBuf) -> StudyConfig {
 fn study_runs_end_to_end_with_an_extra_hybrid_variant() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rhc_small.csv");
-    std::fs::write(&path, synthetic_rhc(240)).unwrap();
+    std::fs::write(&path, synthetic_rhc(240, 77)).unwrap();
     let mut config = small_config(path);
     // The hook for hardware-faithful rows: a labelled variant whose last layer is
     // trained and measured on a given executor (here the exact unary one, with shots).
@@ -298,7 +244,7 @@ fn study_runs_end_to_end_with_an_extra_hybrid_variant() {
 fn study_refuses_bad_settings_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rhc_small.csv");
-    std::fs::write(&path, synthetic_rhc(60)).unwrap();
+    std::fs::write(&path, synthetic_rhc(60, 77)).unwrap();
     let e = run_study(&small_config(path.clone()).with_target("sex"), &mut |_| {}).unwrap_err();
     assert!(
         e.to_string().contains("must be one of the masked columns"),

@@ -3,8 +3,10 @@
 //! sampled, noisy and emulated (HTTP on loopback) executors gives labelled rows with
 //! finite AUCs and the expected circuit counts, and bad options are typed errors.
 
-use std::fmt::Write as _;
+mod study_common;
+
 use std::sync::{Arc, Mutex};
+use study_common::synthetic_rhc;
 
 use butterfly_mps::circuit::{loaders::Loader, ButterflyWorkload, Parameters};
 use butterfly_mps::compile::{executor_hook, Target};
@@ -17,56 +19,6 @@ use butterfly_mps::study::{load_study_data, ClassicalMethod};
 use butterfly_mps::train::executor::{CircuitRun, Executor, ShotPlan};
 use butterfly_mps::train::GradientMethod;
 use butterfly_mps::Error;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-/// A small CSV with the study's default column names (as tests/study.rs): physiology
-/// driven by one severity score, an outcome driven by it, unused leak columns.
-fn synthetic_rhc(rows: usize) -> String {
-    let masked = butterfly_mps::study::imputation::RHC_MASKED;
-    let excluded = [
-        "sadmdte", "dschdte", "dthdte", "lstctdte", "t3d30", "death", "ptid", "urin1", "adld3p",
-    ];
-    let mut s = String::new();
-    let header: Vec<String> = masked
-        .iter()
-        .chain(excluded.iter())
-        .map(|c| format!("\"{c}\""))
-        .chain(["\"sex\"".into(), "\"cat2\"".into(), "\"dth30\"".into()])
-        .collect();
-    writeln!(s, "{}", header.join(",")).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(78);
-    for r in 0..rows {
-        let severity: f64 = rng.random::<f64>() * 2.0 - 1.0;
-        let mut cells: Vec<String> = (0..masked.len())
-            .map(|j| {
-                format!(
-                    "{:.4}",
-                    50.0 + 10.0 * (j as f64 + 1.0) * severity + rng.random::<f64>()
-                )
-            })
-            .collect();
-        cells.extend(excluded.iter().map(|_| "NA".to_string()));
-        cells.push(if r % 2 == 0 {
-            "Male".into()
-        } else {
-            "Female".into()
-        });
-        cells.push(if r % 3 == 0 {
-            "NA".into()
-        } else {
-            "Coma".into()
-        });
-        let p = 1.0 / (1.0 + (-2.5 * severity).exp());
-        cells.push(if rng.random::<f64>() < p {
-            "Yes".into()
-        } else {
-            "No".into()
-        });
-        writeln!(s, "{}", cells.join(",")).unwrap();
-    }
-    s
-}
 
 fn tiny_config(path: std::path::PathBuf) -> HardwareConfig {
     let mut c = HardwareConfig::default();
@@ -201,7 +153,7 @@ fn chunked_execution_equals_one_call() {
 fn tiny_run_through_every_executor_gives_labelled_finite_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rhc_small.csv");
-    std::fs::write(&path, synthetic_rhc(200)).unwrap();
+    std::fs::write(&path, synthetic_rhc(200, 78)).unwrap();
     let config = tiny_config(path);
     let progress_calls = Arc::new(Mutex::new(0usize));
     let p = progress_calls.clone();
