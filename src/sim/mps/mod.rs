@@ -301,17 +301,7 @@ impl Mps {
 
     /// What truncation has discarded so far, with the current bond dimensions.
     pub fn report(&self) -> TruncationReport {
-        TruncationReport {
-            truncation: self.truncation,
-            truncations: self.stats.truncations,
-            two_site_updates: self.stats.two_site_updates,
-            swaps: self.stats.swaps,
-            discarded_weight_per_bond: self.stats.discarded_per_bond.clone(),
-            total_discarded_weight: self.stats.total_discarded,
-            fidelity_estimate: self.stats.log_fidelity.exp(),
-            max_bond_reached: self.stats.max_bond_reached,
-            bond_dimensions: self.bond_dimensions(),
-        }
+        self.stats.report(self.truncation, self.bond_dimensions())
     }
 }
 

@@ -117,6 +117,22 @@ pub(crate) struct TruncationStats {
 }
 
 impl TruncationStats {
+    /// The report of a state truncated with `truncation` whose bonds are now
+    /// `bond_dimensions`.
+    pub fn report(&self, truncation: Truncation, bond_dimensions: Vec<usize>) -> TruncationReport {
+        TruncationReport {
+            truncation,
+            truncations: self.truncations,
+            two_site_updates: self.two_site_updates,
+            swaps: self.swaps,
+            discarded_weight_per_bond: self.discarded_per_bond.clone(),
+            total_discarded_weight: self.total_discarded,
+            fidelity_estimate: self.log_fidelity.exp(),
+            max_bond_reached: self.max_bond_reached,
+            bond_dimensions,
+        }
+    }
+
     pub fn new(n: usize) -> Self {
         TruncationStats {
             truncations: 0,

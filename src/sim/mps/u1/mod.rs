@@ -566,17 +566,7 @@ impl U1Mps {
     /// What truncation has discarded so far (the dense engine's report type; bond
     /// dimensions are totals over charge sectors).
     pub fn report(&self) -> TruncationReport {
-        TruncationReport {
-            truncation: self.truncation,
-            truncations: self.stats.truncations,
-            two_site_updates: self.stats.two_site_updates,
-            swaps: self.stats.swaps,
-            discarded_weight_per_bond: self.stats.discarded_per_bond.clone(),
-            total_discarded_weight: self.stats.total_discarded,
-            fidelity_estimate: self.stats.log_fidelity.exp(),
-            max_bond_reached: self.stats.max_bond_reached,
-            bond_dimensions: self.bond_dimensions(),
-        }
+        self.stats.report(self.truncation, self.bond_dimensions())
     }
 
     /// Move the orthogonality centre to `site` by blockwise QR steps.
