@@ -59,7 +59,71 @@ struct FileOwned {
     real: bool,
 }
 
-/// FNV-1a, 64-bit.
+/// `magic ‖ version ‖ payload length ‖ FNV-1a(payload) ‖ payload`: the framing of every
+/// saved state (dense and U(1)), `HEADER_LEN` bytes before the payload.
+pub(crate) fn frame(magic: &[u8; 8], version: u32, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+    bytes.extend_from_slice(magic);
+    bytes.extend_from_slice(&version.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&fnv1a(payload).to_le_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// The payload of a file framed by [`frame`] whose magic the caller has checked: the
+/// header length, `version`, the announced payload length and the checksum are verified,
+/// each failure a typed error naming `path` (`kind` names the file type).
+pub(crate) fn framed_payload<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+    kind: &'static str,
+    version: u32,
+) -> Result<&'a [u8]> {
+    let corrupt = |reason: String| Error::CorruptFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.len() < HEADER_LEN {
+        return Err(corrupt(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of a saved {kind} file",
+            bytes.len()
+        )));
+    }
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let found = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if found != version {
+        return Err(Error::UnsupportedFileVersion {
+            path: path.to_path_buf(),
+            kind,
+            found,
+            supported: version,
+        });
+    }
+    let declared = word(12);
+    let payload = &bytes[HEADER_LEN..];
+    if (payload.len() as u64) < declared {
+        return Err(corrupt(format!(
+            "truncated: the header announces {declared} payload bytes but only {} follow; the file was cut short (re-save it)",
+            payload.len()
+        )));
+    }
+    if (payload.len() as u64) > declared {
+        return Err(corrupt(format!(
+            "corrupt: {} unexpected bytes after the {declared}-byte payload",
+            payload.len() as u64 - declared
+        )));
+    }
+    if fnv1a(payload) != word(20) {
+        return Err(corrupt(
+            "corrupt: payload checksum mismatch (the file was modified or damaged after saving)"
+                .into(),
+        ));
+    }
+    Ok(payload)
+}
+
+/// FNV-1a, 64-bit: the state files' payload checksum.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
@@ -90,13 +154,7 @@ impl Mps {
             bincode::serde::encode_to_vec(&file, bincode::config::standard()).map_err(|e| {
                 Error::InvalidInput(format!("{}: cannot encode the MPS: {e}", path.display()))
             })?;
-        let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
-        bytes.extend_from_slice(&FILE_MAGIC);
-        bytes.extend_from_slice(&FILE_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        crate::io::write_atomic(path, &bytes)
+        crate::io::write_atomic(path, &frame(&FILE_MAGIC, FILE_VERSION, &payload))
     }
 
     /// Read a state written by [`Mps::save`]. Truncated, corrupt, foreign or
@@ -123,41 +181,7 @@ impl Mps {
                 "not an MPS file (the first bytes are not \"BFLYMPS\"); pass a file written by `Mps::save` / `bfly simulate --backend mps --save-state`".into()
             }));
         }
-        if bytes.len() < HEADER_LEN {
-            return Err(corrupt(format!(
-                "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of an MPS file",
-                bytes.len()
-            )));
-        }
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FILE_VERSION {
-            return Err(Error::UnsupportedFileVersion {
-                path: path.to_path_buf(),
-                kind: "MPS",
-                found: version,
-                supported: FILE_VERSION,
-            });
-        }
-        let declared = word(12);
-        let payload = &bytes[HEADER_LEN..];
-        if (payload.len() as u64) < declared {
-            return Err(corrupt(format!(
-                "truncated: the header announces {declared} payload bytes but only {} follow; the file was cut short (re-save it)",
-                payload.len()
-            )));
-        }
-        if (payload.len() as u64) > declared {
-            return Err(corrupt(format!(
-                "corrupt: {} unexpected bytes after the {declared}-byte payload",
-                payload.len() as u64 - declared
-            )));
-        }
-        if fnv1a(payload) != word(20) {
-            return Err(corrupt(
-                "corrupt: payload checksum mismatch (the file was modified or damaged after saving)".into(),
-            ));
-        }
+        let payload = framed_payload(bytes, path, "MPS", FILE_VERSION)?;
         let (file, used): (FileOwned, usize) =
             bincode::serde::decode_from_slice(payload, bincode::config::standard())
                 .map_err(|e| corrupt(format!("corrupt: cannot decode the MPS payload: {e}")))?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::kernels::U1Workspace;
 use super::U1Mps;
 use crate::error::{Error, Result};
-use crate::sim::mps::persist::fnv1a;
+use crate::sim::mps::persist::{frame, framed_payload};
 use crate::sim::mps::truncation::{Truncation, TruncationStats};
 use crate::sim::mps::{Routing, SiteOrdering};
 
@@ -72,13 +72,7 @@ impl U1Mps {
                     path.display()
                 ))
             })?;
-        let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
-        bytes.extend_from_slice(&U1_FILE_MAGIC);
-        bytes.extend_from_slice(&U1_FILE_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        crate::io::write_atomic(path, &bytes)
+        crate::io::write_atomic(path, &frame(&U1_FILE_MAGIC, U1_FILE_VERSION, &payload))
     }
 
     /// Read a state written by [`U1Mps::save`]. Truncated, corrupt, foreign (including a
@@ -104,35 +98,7 @@ impl U1Mps {
                 },
             ));
         }
-        if bytes.len() < HEADER_LEN {
-            return Err(corrupt(format!(
-                "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of a U(1) MPS file",
-                bytes.len()
-            )));
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != U1_FILE_VERSION {
-            return Err(Error::UnsupportedFileVersion {
-                path: path.to_path_buf(),
-                kind: "U(1) MPS",
-                found: version,
-                supported: U1_FILE_VERSION,
-            });
-        }
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let declared = word(12);
-        let payload = &bytes[HEADER_LEN..];
-        if payload.len() as u64 != declared {
-            return Err(corrupt(format!(
-                "truncated or padded: the header announces {declared} payload bytes but {} follow (re-save it)",
-                payload.len()
-            )));
-        }
-        if fnv1a(payload) != word(20) {
-            return Err(corrupt(
-                "corrupt: payload checksum mismatch (the file was modified or damaged after saving)".into(),
-            ));
-        }
+        let payload = framed_payload(&bytes, path, "U(1) MPS", U1_FILE_VERSION)?;
         let (file, used): (FileOwned, usize) =
             bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(
                 |e| corrupt(format!("corrupt: cannot decode the U(1) MPS payload: {e}")),
