@@ -4,7 +4,7 @@
 
 use num_complex::Complex64 as C64;
 
-use super::kernels::{conserves_weight4, two_site};
+use super::kernels::{conserves_weight4, on_rayon_worker, two_site};
 use super::U1Mps;
 use crate::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use crate::error::{Error, Result};
@@ -95,25 +95,27 @@ impl U1Mps {
                 }
             }
         }
-        for (index, mut layer) in layers.into_iter().enumerate() {
-            if index > 0 {
-                self.restore_home_if_cheap()?;
+        on_rayon_worker(|| {
+            for (index, mut layer) in layers.into_iter().enumerate() {
+                if index > 0 {
+                    self.restore_home_if_cheap()?;
+                }
+                order_layer(self, &mut layer, bound);
+                for i in layer {
+                    self.apply_gate(&bound[i]).map_err(|e| match e {
+                        Error::InvalidInput(msg) => Error::InvalidOp {
+                            op: i,
+                            message: msg,
+                        },
+                        Error::NotChargeConserving { .. } => Error::NotChargeConserving {
+                            gate: describe(circuit, i),
+                        },
+                        other => other,
+                    })?;
+                }
             }
-            order_layer(self, &mut layer, bound);
-            for i in layer {
-                self.apply_gate(&bound[i]).map_err(|e| match e {
-                    Error::InvalidInput(msg) => Error::InvalidOp {
-                        op: i,
-                        message: msg,
-                    },
-                    Error::NotChargeConserving { .. } => Error::NotChargeConserving {
-                        gate: describe(circuit, i),
-                    },
-                    other => other,
-                })?;
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Reorder the chain back to its initial layout while every bond is tiny (the dense

@@ -25,11 +25,27 @@ use crate::linalg::{
 };
 use crate::sim::mps::truncation::Truncation;
 
-/// Two-site updates whose block products cost at least this many multiply-adds run
-/// their blocks and sectors on rayon's threads (below it, waking a thread costs more than
-/// it saves). hw3, n = 128, χ = 256 on the idle 2-core machine, 3 runs each: never
-/// 3.30 s, 2¹⁶ 3.08 s, 2¹⁷ 3.10 s, 2¹⁹ 3.18 s, 2²¹ 3.33 s.
-const PARALLEL_MIN_FLOPS: usize = 1 << 17;
+/// Two-site updates whose block products cost at least this many multiply-adds (and
+/// centre moves whose QRs do) run their blocks and sectors on rayon's threads; below it,
+/// handing work to another thread costs more than it saves. hw3, n = 128, χ = 256 on the
+/// idle 2-core machine with the gate loop on a worker ([`on_rayon_worker`]), 3 runs each:
+/// always 2.59–2.63 s, 2¹³ 2.54–2.55 s, 2¹⁶ 2.65–2.88 s, 2¹⁸ 2.80–3.02 s.
+const PARALLEL_MIN_FLOPS: usize = 1 << 13;
+
+/// Run `f` on a rayon worker thread (at once if this already is one).
+///
+/// The blockwise updates fork small tasks thousands of times per circuit. Forked from a
+/// thread outside the pool, every fork is injected into the pool's queue and the caller
+/// blocks until a worker has woken up and finished it; forked from a worker, the caller
+/// runs one half itself while the other worker steals the rest. So the U(1) engine's gate
+/// loop runs on a worker (measured: hw3, n = 128, χ = 256, 2 cores: 3.14 s → 2.89 s).
+pub(crate) fn on_rayon_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}
 
 /// Reusable factorisation buffers for one scalar type.
 #[derive(Debug, Default)]
@@ -242,11 +258,7 @@ pub(crate) fn two_site<T: Scalar>(
         }
     }
     let flops: usize = products.iter().map(|p| p.m * p.k * p.n).sum();
-    let thr: usize = std::env::var("U1THR")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(PARALLEL_MIN_FLOPS);
-    let parallel = flops >= thr && rayon::current_num_threads() > 1;
+    let parallel = flops >= PARALLEL_MIN_FLOPS && rayon::current_num_threads() > 1;
     // θ[ql][2 s1 + s2]: dl[ql] × dr[ql + s1 + s2].
     let (lt, rt): (Vec<Vec<T>>, Vec<Vec<T>>) = (
         left.iter().map(|b| to_t(b)).collect(),
@@ -442,8 +454,28 @@ pub(crate) fn two_site<T: Scalar>(
     Ok(U1Split { dims: keep, choice })
 }
 
+/// Run `f` on every item with a reusable per-thread QR workspace, on rayon's threads if
+/// `parallel` (results in input order); `bufs` serves the sequential case.
+fn map_with_qr<T: Scalar, I: Sync, R: Send>(
+    bufs: &mut U1Bufs<T>,
+    items: &[I],
+    parallel: bool,
+    f: impl Fn(&I, &mut QrWork<T>) -> R + Sync + Send,
+) -> Vec<R> {
+    if parallel {
+        use rayon::prelude::*;
+        items
+            .par_iter()
+            .map_init(QrWork::default, |w, i| f(i, w))
+            .collect()
+    } else {
+        items.iter().map(|i| f(i, &mut bufs.qr)).collect()
+    }
+}
+
 /// Move the centre from `site` to `next` by a QR of each right-charge block of `site`
 /// (rows `(l, s)` with `q_l + s = q_r`); returns the new sector dimensions of the bond.
+/// The sectors are independent: above [`PARALLEL_MIN_FLOPS`] they run as rayon tasks.
 pub(crate) fn shift_right<T: Scalar>(
     bufs: &mut U1Bufs<T>,
     site: &mut [Vec<C64>],
@@ -455,6 +487,8 @@ pub(crate) fn shift_right<T: Scalar>(
     let nq = dl.len();
     let nl = site.len() / 2;
     let mut out = vec![0usize; nq];
+    // Sectors to factor: (qm, top rows, bottom rows, d).
+    let mut work = Vec::new();
     for qm in 0..nl {
         let (top, bottom) = (dl[qm], if qm > 0 { dl[qm - 1] } else { 0 });
         let (rows, d) = (top + bottom, dm[qm]);
@@ -467,37 +501,50 @@ pub(crate) fn shift_right<T: Scalar>(
             next[2 * qm + 1].clear();
             continue;
         }
+        work.push((qm, top, bottom, d));
+    }
+    let flops: usize = work.iter().map(|&(_, t, b, d)| (t + b) * d * d).sum();
+    let parallel = flops >= PARALLEL_MIN_FLOPS && rayon::current_num_threads() > 1;
+    let (site_ro, next_ro) = (&*site, &*next);
+    // Per sector: new left blocks (top, bottom), new right blocks (s = 0, 1), rank.
+    let results = map_with_qr(bufs, &work, parallel, |&(qm, top, bottom, d), qr| {
+        let rows = top + bottom;
         let mut x = vec![T::default(); rows * d];
-        if top > 0 && !site[2 * qm].is_empty() {
-            put(&mut x, rows, &to_t::<T>(&site[2 * qm]), top, d, 0, 0);
+        if top > 0 && !site_ro[2 * qm].is_empty() {
+            put(&mut x, rows, &to_t::<T>(&site_ro[2 * qm]), top, d, 0, 0);
         }
-        if bottom > 0 && !site[2 * (qm - 1) + 1].is_empty() {
+        if bottom > 0 && !site_ro[2 * (qm - 1) + 1].is_empty() {
             put(
                 &mut x,
                 rows,
-                &to_t::<T>(&site[2 * (qm - 1) + 1]),
+                &to_t::<T>(&site_ro[2 * (qm - 1) + 1]),
                 bottom,
                 d,
                 top,
                 0,
             );
         }
-        let k = thin_qr_into(&x, rows, d, false, &mut bufs.qr);
-        let q = &bufs.qr.q;
-        if top > 0 {
-            site[2 * qm] = to_c64(&row_slice(q, rows, 0, top, k), 1.0);
+        let k = thin_qr_into(&x, rows, d, false, qr);
+        let q = &qr.q;
+        let left = [
+            (top > 0).then(|| to_c64(&row_slice(q, rows, 0, top, k), 1.0)),
+            (bottom > 0).then(|| to_c64(&row_slice(q, rows, top, rows, k), 1.0)),
+        ];
+        let right = [0, 1].map(|s| {
+            let (dr_s, b) = (dr[qm + s], &next_ro[2 * qm + s]);
+            (dr_s > 0 && !b.is_empty()).then(|| to_c64(&mul(&qr.r, k, d, &to_t(b), dr_s), 1.0))
+        });
+        (left, right, k)
+    });
+    for (&(qm, ..), ([top, bottom], right, k)) in work.iter().zip(results) {
+        if let Some(b) = top {
+            site[2 * qm] = b;
         }
-        if bottom > 0 {
-            site[2 * (qm - 1) + 1] = to_c64(&row_slice(q, rows, top, rows, k), 1.0);
+        if let Some(b) = bottom {
+            site[2 * (qm - 1) + 1] = b;
         }
-        for s in 0..2 {
-            let dr_s = dr[qm + s];
-            if dr_s == 0 || next[2 * qm + s].is_empty() {
-                next[2 * qm + s].clear();
-                continue;
-            }
-            let b: Vec<T> = to_t(&next[2 * qm + s]);
-            next[2 * qm + s] = to_c64(&mul(&bufs.qr.r, k, d, &b, dr_s), 1.0);
+        for (s, b) in right.into_iter().enumerate() {
+            next[2 * qm + s] = b.unwrap_or_default();
         }
         out[qm] = k;
     }
@@ -506,6 +553,7 @@ pub(crate) fn shift_right<T: Scalar>(
 
 /// Move the centre from `site` to `prev` by an LQ of each left-charge block of `site`
 /// (columns `(s, r)`); returns the new sector dimensions of the bond between them.
+/// The sectors are independent: above [`PARALLEL_MIN_FLOPS`] they run as rayon tasks.
 pub(crate) fn shift_left<T: Scalar>(
     bufs: &mut U1Bufs<T>,
     site: &mut [Vec<C64>],
@@ -517,42 +565,64 @@ pub(crate) fn shift_left<T: Scalar>(
     let nq = dl.len();
     let nl = site.len() / 2;
     let mut out = vec![0usize; nq];
+    // Sectors to factor: (ql, d, c0, c1).
+    let mut work = Vec::new();
     for ql in 0..nl {
         let (d, c0, c1) = (dl[ql], dr[ql], dr[ql + 1]);
-        let cols = c0 + c1;
         if d == 0 {
             continue;
         }
-        if cols == 0 {
+        if c0 + c1 == 0 {
             prev[2 * ql].clear();
             if ql > 0 {
                 prev[2 * (ql - 1) + 1].clear();
             }
             continue;
         }
-        let x: Vec<T> = left_charge_row(site, ql, d, c0, c1);
+        work.push((ql, d, c0, c1));
+    }
+    let flops: usize = work.iter().map(|&(_, d, c0, c1)| (c0 + c1) * d * d).sum();
+    let parallel = flops >= PARALLEL_MIN_FLOPS && rayon::current_num_threads() > 1;
+    let (site_ro, prev_ro) = (&*site, &*prev);
+    // Per sector: new blocks of `site` (s = 0, 1), new blocks of `prev` (by
+    // `left_targets`), rank.
+    let results = map_with_qr(bufs, &work, parallel, |&(ql, d, c0, c1), qr| {
+        let cols = c0 + c1;
+        let x: Vec<T> = left_charge_row(site_ro, ql, d, c0, c1);
         // xᴴ (cols × d) = Q R, so x = Rᴴ Qᴴ.
-        let k = thin_qr_into(&x, d, cols, true, &mut bufs.qr);
-        let qh = adjoint(&bufs.qr.q, cols, k);
-        if c0 > 0 {
-            site[2 * ql] = to_c64(&col_slice(&qh, k, 0, c0), 1.0);
+        let k = thin_qr_into(&x, d, cols, true, qr);
+        let qh = adjoint(&qr.q, cols, k);
+        let mine = [
+            (c0 > 0).then(|| to_c64(&col_slice(&qh, k, 0, c0), 1.0)),
+            (c1 > 0).then(|| to_c64(&col_slice(&qh, k, c0, cols), 1.0)),
+        ];
+        let theirs: Vec<(usize, Vec<C64>)> = left_targets(ql, dl0)
+            .into_iter()
+            .map(|(idx, rows)| {
+                if rows == 0 || prev_ro[idx].is_empty() {
+                    return (idx, Vec::new());
+                }
+                let a: Vec<T> = to_t(&prev_ro[idx]);
+                let mut w = vec![T::default(); rows * k];
+                matmul_into(
+                    MatMut::from_column_major_slice_mut(&mut w, rows, k),
+                    MatRef::from_column_major_slice(&a, rows, d),
+                    MatRef::from_column_major_slice(&qr.r, k, d).adjoint(),
+                );
+                (idx, to_c64(&w, 1.0))
+            })
+            .collect();
+        (mine, theirs, k)
+    });
+    for (&(ql, ..), ([s0, s1], theirs, k)) in work.iter().zip(results) {
+        if let Some(b) = s0 {
+            site[2 * ql] = b;
         }
-        if c1 > 0 {
-            site[2 * ql + 1] = to_c64(&col_slice(&qh, k, c0, cols), 1.0);
+        if let Some(b) = s1 {
+            site[2 * ql + 1] = b;
         }
-        for (idx, rows) in left_targets(ql, dl0) {
-            if rows == 0 || prev[idx].is_empty() {
-                prev[idx].clear();
-                continue;
-            }
-            let a: Vec<T> = to_t(&prev[idx]);
-            let mut w = vec![T::default(); rows * k];
-            matmul_into(
-                MatMut::from_column_major_slice_mut(&mut w, rows, k),
-                MatRef::from_column_major_slice(&a, rows, d),
-                MatRef::from_column_major_slice(&bufs.qr.r, k, d).adjoint(),
-            );
-            prev[idx] = to_c64(&w, 1.0);
+        for (idx, b) in theirs {
+            prev[idx] = b;
         }
         out[ql] = k;
     }
