@@ -7,7 +7,7 @@ mod mps_common;
 use butterfly_mps::circuit::gate::{rbs_matrix, ry_matrix};
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{BoundGate, ButterflyWorkload, Circuit, Gate, Param};
-use butterfly_mps::sim::mps::u1::{run_mps_u1, U1Mps};
+use butterfly_mps::sim::mps::u1::{fixed_input_weight, run_mps_u1, U1Mps};
 use butterfly_mps::sim::mps::Routing;
 use butterfly_mps::sim::{run_mps, simulate, Backend, MpsConfig, Simulator, Truncation};
 use butterfly_mps::{BitString, Error};
@@ -388,6 +388,47 @@ fn fixed_weight_truncation_report_matches_dense_engine() {
     assert!(mps_common::max_diff(&u1.marginals(), &dense.marginals()) < 1e-8);
 }
 
+#[test]
+fn fixed_input_weight_tells_which_engine_suits_a_circuit() {
+    let weight = |c: &Circuit| fixed_input_weight(c, &c.parameters).unwrap();
+    for (loader, expected) in [
+        (Loader::UnaryTree, Some(1)),
+        (Loader::HammingWeight(2), Some(2)),
+        (Loader::HammingWeight(3), Some(3)),
+        (Loader::Angle, None),
+    ] {
+        let c = ButterflyWorkload::full(16, loader, 3).build().unwrap();
+        assert_eq!(weight(&c), expected, "{loader}");
+    }
+    // X, X on the same qubit before any two-qubit gate: back to |0>, weight 0 there.
+    let mut c = Circuit::new(4);
+    for g in [
+        Gate::X { qubit: 0 },
+        Gate::X { qubit: 0 },
+        Gate::X { qubit: 2 },
+    ] {
+        c.push(g).unwrap();
+    }
+    let rbs = Gate::Rbs {
+        qubits: [0, 1],
+        theta: Param::Fixed(0.4),
+    };
+    c.push(rbs.clone()).unwrap();
+    assert_eq!(weight(&c), Some(1));
+    // A weight-changing gate after the first two-qubit gate: not for the U(1) engine.
+    c.push(Gate::X { qubit: 0 }).unwrap();
+    assert_eq!(weight(&c), None);
+    // A superposition folded into the input (RY before the RBS): mixed weight.
+    let mut c = Circuit::new(2);
+    c.push(Gate::Ry {
+        qubit: 1,
+        theta: Param::Fixed(0.3),
+    })
+    .unwrap();
+    c.push(rbs).unwrap();
+    assert_eq!(weight(&c), None);
+}
+
 fn bfly(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_bfly"))
         .args(args)
@@ -440,10 +481,37 @@ fn cli_simulate_and_bench_with_u1_symmetry() {
     assert!(err < 1e-10, "untruncated u1 vs state vector: {err}");
     assert_eq!(doc["details"]["symmetry"], "u1");
     assert!(U1Mps::load(&state).is_ok());
-    // --symmetry u1 needs the mps backend.
-    let o = bfly(&["simulate", "--circuit", f, "--symmetry", "u1"]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--backend mps"));
+    // --symmetry u1 (and auto) needs the mps backend.
+    for symmetry in ["u1", "auto"] {
+        let o = bfly(&["simulate", "--circuit", f, "--symmetry", symmetry]);
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--backend mps"));
+    }
+    // --symmetry auto: the dense engine for this angle input, U(1) for a hw2 input.
+    let hw2 = dir.path().join("hw2.json");
+    let h = hw2.to_str().unwrap();
+    let o = bfly(&["butterfly", "-n", "16", "--loader", "hw2", "--out", h]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (file, engine, weight) in [(f, "none", None), (h, "u1", Some(2))] {
+        let o = bfly(&[
+            "simulate",
+            "--circuit",
+            file,
+            "--backend",
+            "mps",
+            "--symmetry",
+            "auto",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(doc["details"]["symmetry"], engine, "{file}");
+        assert_eq!(
+            doc["details"]["symmetry_auto_input_weight"].as_u64(),
+            weight,
+            "{file}"
+        );
+    }
     // bench: both engines, one row with a speedup column.
     let o = bfly(&[
         "bench",

@@ -3,7 +3,7 @@
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::report::{SampleSummary, SimulationReport};
 use butterfly_mps::sim::fidelity::true_fidelity;
-use butterfly_mps::sim::mps::u1::run_mps_u1;
+use butterfly_mps::sim::mps::u1::{fixed_input_weight, run_mps_u1};
 use butterfly_mps::sim::mps::{run_mps, MpsConfig, SiteOrdering, Truncation};
 use butterfly_mps::sim::{simulate, Backend, Simulator};
 use butterfly_mps::{Error, Result};
@@ -40,6 +40,9 @@ pub enum SymmetryArg {
     None,
     /// U(1) Hamming-weight block-sparse MPS (weight-preserving gates).
     U1,
+    /// U(1) if the input has a fixed Hamming weight and every later gate conserves it
+    /// (unary, hwK loaders), dense otherwise (angle loader, weight-changing gates).
+    Auto,
 }
 
 #[derive(clap::Args)]
@@ -62,7 +65,9 @@ pub struct Args {
     cutoff: f64,
     /// MPS: conserved symmetry. `u1` runs the Hamming-weight block-sparse engine
     /// (weight-preserving gates after each qubit's leading one-qubit gates; mixed-weight
-    /// inputs are stored as Σ_Q |ψ_Q>|Q>, exact for every measurement statistic).
+    /// inputs are stored as Σ_Q |ψ_Q>|Q>, exact for every measurement statistic). `auto`
+    /// picks u1 for fixed-weight inputs, where it truncates exactly as the dense engine and
+    /// was measured 4–5× faster, and the dense engine otherwise.
     #[arg(long, value_enum, default_value = "none")]
     symmetry: SymmetryArg,
     /// MPS: initial qubit→site layout.
@@ -109,6 +114,7 @@ pub fn run(args: Args) -> Result<()> {
         (args.reference, "--reference"),
         (args.save_state.is_some(), "--save-state"),
         (args.symmetry == SymmetryArg::U1, "--symmetry u1"),
+        (args.symmetry == SymmetryArg::Auto, "--symmetry auto"),
     ];
     if !matches!(args.backend, BackendArg::Mps) {
         if let Some((_, flag)) = mps_only.iter().find(|(set, _)| *set) {
@@ -133,7 +139,16 @@ pub fn run(args: Args) -> Result<()> {
                 },
                 ..Default::default()
             };
-            if args.symmetry == SymmetryArg::U1 {
+            let use_u1 = match args.symmetry {
+                SymmetryArg::None => false,
+                SymmetryArg::U1 => true,
+                SymmetryArg::Auto => {
+                    let weight = fixed_input_weight(&circuit, &values)?;
+                    details.push(("symmetry_auto_input_weight", serde_json::to_value(weight)));
+                    weight.is_some()
+                }
+            };
+            if use_u1 {
                 let mps = run_mps_u1(&circuit, &values, &config)?;
                 let simulated = t1.elapsed().as_secs_f64();
                 details.push(("mps_config", serde_json::to_value(&config)));
@@ -171,6 +186,7 @@ pub fn run(args: Args) -> Result<()> {
                 let mps = run_mps(&circuit, &values, &config)?;
                 let simulated = t1.elapsed().as_secs_f64();
                 details.push(("mps_config", serde_json::to_value(&config)));
+                details.push(("symmetry", serde_json::to_value("none")));
                 details.push(("truncation", serde_json::to_value(mps.report())));
                 if let Some(path) = &args.save_state {
                     mps.save(path)?;

@@ -25,6 +25,20 @@ pub(crate) fn run_from_zero(
 ) -> Result<U1Mps> {
     let n = circuit.qubits;
     let (bound, layers) = bind_in_layers(circuit, values, n)?;
+    let (states, folded) = fold_leading_one_qubit_gates(&bound, n);
+    let mut psi = U1Mps::from_product_state(&states, config)?;
+    let layers: Vec<Vec<usize>> = layers
+        .into_iter()
+        .map(|l| l.into_iter().filter(|&i| !folded[i]).collect::<Vec<_>>())
+        .filter(|l| !l.is_empty())
+        .collect();
+    psi.run_layers(circuit, &bound, layers)?;
+    Ok(psi)
+}
+
+/// The product state `|0…0>` with every qubit's one-qubit gates before its first
+/// two-qubit gate applied (the loaders' X and RY), and which gates were so folded.
+fn fold_leading_one_qubit_gates(bound: &[BoundGate], n: usize) -> (Vec<[C64; 2]>, Vec<bool>) {
     let mut states = vec![[C64::new(1.0, 0.0), C64::new(0.0, 0.0)]; n];
     let mut entangled = vec![false; n];
     let mut folded = vec![false; bound.len()];
@@ -45,14 +59,41 @@ pub(crate) fn run_from_zero(
             }
         }
     }
-    let mut psi = U1Mps::from_product_state(&states, config)?;
-    let layers: Vec<Vec<usize>> = layers
-        .into_iter()
-        .map(|l| l.into_iter().filter(|&i| !folded[i]).collect::<Vec<_>>())
-        .filter(|l| !l.is_empty())
-        .collect();
-    psi.run_layers(circuit, &bound, layers)?;
-    Ok(psi)
+    (states, folded)
+}
+
+/// The Hamming weight of `circuit`'s input if it is fixed, i.e. if the U(1) engine is the
+/// one to use: `Some(k)` when every qubit's state after its leading one-qubit gates is a
+/// basis state (weight `k` in all) and every later gate conserves Hamming weight. Then
+/// the right-boundary label is constant, the U(1) engine truncates exactly as the dense
+/// one does, and it was measured 4–5× faster (module docs). `None` for a mixed-weight
+/// input (angle loader) or a gate that changes weight: use the dense engine.
+///
+/// ```
+/// use butterfly_mps::circuit::{ButterflyWorkload, loaders::Loader};
+/// use butterfly_mps::sim::mps::u1::fixed_input_weight;
+/// let hw3 = ButterflyWorkload::full(16, Loader::HammingWeight(3), 1).build().unwrap();
+/// assert_eq!(fixed_input_weight(&hw3, &hw3.parameters).unwrap(), Some(3));
+/// let angle = ButterflyWorkload::full(16, Loader::Angle, 1).build().unwrap();
+/// assert_eq!(fixed_input_weight(&angle, &angle.parameters).unwrap(), None);
+/// ```
+pub fn fixed_input_weight(circuit: &Circuit, values: &Parameters) -> Result<Option<usize>> {
+    let n = circuit.qubits;
+    let (bound, _) = bind_in_layers(circuit, values, n)?;
+    let (states, folded) = fold_leading_one_qubit_gates(&bound, n);
+    let rest_conserves = bound
+        .iter()
+        .zip(&folded)
+        .all(|(g, &was_folded)| was_folded || conserves_weight(g));
+    let mut weight = 0;
+    for [a, b] in states {
+        match (a.norm_sqr() == 0.0, b.norm_sqr() == 0.0) {
+            (false, true) => {}
+            (true, false) => weight += 1,
+            _ => return Ok(None),
+        }
+    }
+    Ok(rest_conserves.then_some(weight))
 }
 
 /// A name for gate errors: "op #i (name on qubits …)".

@@ -69,6 +69,7 @@ mod kernels;
 mod measure;
 mod persist;
 
+pub use gates::fixed_input_weight;
 pub use persist::{U1_FILE_MAGIC, U1_FILE_VERSION};
 
 use num_complex::Complex64 as C64;
