@@ -26,14 +26,16 @@
 //! # When it pays (measured)
 //! 128-qubit full Butterfly, cutoff 0, at **equal accuracy of marginals**
 //! ([`crate::bench::equal_accuracy`], `bfly bench mps --symmetry both --match-accuracy`,
-//! one run on the 2-core machine, each run in its own process). hw3 input, exact
-//! reference: 4.4× faster at χ = 256 (no truncation, bonds 130) and 3.4× at χ = 64
-//! (identical truncation), with lower peak RSS (63 vs 80 MiB). Angle input, against a
+//! one run on the idle 2-core machine, each run in its own process). hw3 input, exact
+//! reference: 5.1× faster at χ = 256 (no truncation, bonds 130) and 4.4× at χ = 64
+//! (identical truncation), with lower peak RSS (50 vs 81 MiB). Angle input, against a
 //! U(1) χ = 1536 reference: the label enlarges every bond, so equal accuracy needs a
-//! larger χ. Dense χ = 64 is matched only by U(1) χ = 256, which is **2× slower**; dense
-//! χ = 256 is matched by U(1) χ = 512, which is 4.8× faster but uses more peak memory.
-//! Prefer this engine for fixed-weight inputs. Sectors of one two-site update run as
-//! rayon tasks above a size threshold; results do not depend on the thread count.
+//! larger χ. Dense χ = 64 is matched only by U(1) χ = 256, which is **1.7× slower**;
+//! dense χ = 256 is matched by U(1) χ = 512, which is 4.8× faster. Prefer this engine for
+//! fixed-weight inputs ([`fixed_input_weight`] tells; `bfly simulate --symmetry auto`
+//! uses it). The sectors of one two-site update or centre move run as rayon tasks above
+//! a size threshold, with the gate loop itself on a rayon worker; results do not depend
+//! on the thread count.
 //!
 //! # Scope
 //! - Built from any product state ([`U1Mps::from_product_state`]), any list of basis
