@@ -16,7 +16,7 @@ use std::time::Duration;
 /// How to reach the API.
 #[derive(clap::Args, Clone)]
 pub struct Connection {
-    /// Base URL including the version (default: https://api.ionq.co/<api-version>; for the
+    /// Base URL including the version (default: `https://api.ionq.co/<api-version>`; for the
     /// local emulator e.g. http://127.0.0.1:8765/v0.4).
     #[arg(long)]
     base_url: Option<String>,

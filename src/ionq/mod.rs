@@ -1,7 +1,7 @@
 //! IonQ: the wire format, an API client, a local IonQ-compatible emulator, and an
 //! [`Executor`](crate::train::executor::Executor) that runs training circuits as IonQ jobs.
 //!
-//! - [`format`]: serde types and validation for IonQ's circuit JSON (native: GPi, GPi2,
+//! - [`mod@format`]: serde types and validation for IonQ's circuit JSON (native: GPi, GPi2,
 //!   MS, ZZ in turns; QIS in radians), job bodies of API v0.4 and v0.3, job status and
 //!   probability results (decimal basis-state keys, qubit 0 least significant), and the
 //!   conversions `Circuit` ⇄ IonQ input.

@@ -2,7 +2,7 @@
 //! on the state vector or the MPS; then readout error, shots and post-selection.
 //!
 //! **Trajectories.** Trajectory `t` draws its Pauli insertions
-//! ([`draw_insertions`](super::channel::draw_insertions)) from a ChaCha8 stream seeded with
+//! ([`super::channel::draw_insertions`]) from a ChaCha8 stream seeded with
 //! [`trajectory_seed`]`(seed, t)`, so a run is deterministic for a given seed whatever the
 //! thread count, and the state-vector and MPS engines see identical errors for the same
 //! seed. Trajectories run in parallel (rayon) in fixed-size batches; per-trajectory results

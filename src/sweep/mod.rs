@@ -3,7 +3,7 @@
 //! A sweep is a list of [`PointSpec`]s (input family × qubits × layers × χ × seed). Each
 //! point runs the MPS engine once and yields a [`PointRecord`]: the engine's fidelity
 //! estimate and discarded weight, the largest bond used, wall time, peak memory, and the
-//! **true** fidelity against an exact reference where one exists ([`reference`]); where
+//! **true** fidelity against an exact reference where one exists ([`mod@reference`]); where
 //! none exists (angle input on more than 26 qubits) the true fidelity is absent, never
 //! invented.
 //!

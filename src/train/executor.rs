@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | [`UnaryExecutor`] | weight-1 amplitudes, `O(#gates)` per circuit | one `X` then real weight-preserving gates (unary loaders + Butterfly), any `n` |
 //! | [`StateVectorExecutor`] | dense state vector | any circuit, `n ≲ 30` |
-//! | [`MpsExecutor`] | [`run_mps`](crate::sim::mps::run_mps) with a bond cap χ | any circuit, large `n` |
+//! | [`MpsExecutor`] | [`crate::sim::mps::run_mps`] with a bond cap χ | any circuit, large `n` |
 //!
 //! Shots are sampled with a seed derived from `(run seed, step, circuit index)`
 //! ([`derive_seed`]), so a run is reproducible whatever the batching and threading.

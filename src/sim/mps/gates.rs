@@ -132,7 +132,7 @@ impl Mps {
     }
 
     /// Reorder the chain back to its initial layout if that is cheap: every bond is at most
-    /// [`RESTORE_MAX_BOND`] and at most a quarter of χ (so the SWAPs cannot truncate
+    /// `RESTORE_MAX_BOND` (8) and at most a quarter of χ (so the SWAPs cannot truncate
     /// anything that matters). Routing drifts the layout away from home; early in a circuit
     /// (e.g. during a data loader, whose gates the bit-reversed layout makes long-range) the
     /// drift would otherwise scramble the layout the rest of the circuit was laid out for.

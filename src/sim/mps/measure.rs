@@ -226,7 +226,7 @@ impl Mps {
 
     /// `<self|other>` (the first state conjugated). If the qubit→site layouts differ, a
     /// copy of `other` is reordered to this layout first by SWAPs without truncation (bond
-    /// dimensions up to [`OVERLAP_REORDER_MAX_BOND`]); an error says so if that is not
+    /// dimensions up to `OVERLAP_REORDER_MAX_BOND`, 2048); an error says so if that is not
     /// enough to reorder exactly.
     pub fn overlap(&self, other: &Mps) -> Result<C64> {
         if self.n != other.n {
