@@ -252,6 +252,64 @@ fn sampling_matches_exact_distribution_chi_squared() {
 }
 
 #[test]
+fn real_storage_switches_to_complex_at_the_first_complex_gate() {
+    // A real hw2 Butterfly keeps its blocks in f64; an RZ on an entangled qubit and a
+    // complex weight-preserving two-qubit gate switch them to C64, and every result still
+    // matches the state vector. Save/load keeps the storage.
+    let n = 8;
+    let circuit = ButterflyWorkload::full(n, Loader::HammingWeight(2), 4)
+        .build()
+        .unwrap();
+    let config = exact_config(Routing::MoveHigher);
+    let mut u1 = run_mps_u1(&circuit, &circuit.parameters, &config).unwrap();
+    let mut exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
+    assert!(u1.is_real());
+    let real_bytes = u1.tensor_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("real.u1");
+    u1.save(&path).unwrap();
+    assert!(U1Mps::load(&path).unwrap().is_real());
+    let (o, z) = (C64::new(1.0, 0.0), C64::new(0.0, 0.0));
+    let (c, s) = (0.8f64.cos(), 0.8f64.sin());
+    let phase = C64::from_polar(1.0, 0.3);
+    let complex_mix = [
+        [o, z, z, z],
+        [z, C64::new(c, 0.0), C64::new(0.0, s), z],
+        [z, C64::new(0.0, s), C64::new(c, 0.0), z],
+        [z, z, z, phase],
+    ];
+    let rz = BoundGate::One {
+        qubit: 5,
+        matrix: butterfly_mps::circuit::gate::rz_matrix(0.7),
+    };
+    u1.apply(&rz).unwrap();
+    exact.apply(&rz).unwrap();
+    assert!(!u1.is_real());
+    assert_eq!(u1.tensor_bytes(), 2 * real_bytes);
+    for qubits in [[1, 6], [2, 3]] {
+        let g = BoundGate::Two {
+            qubits,
+            matrix: complex_mix,
+        };
+        u1.apply(&g).unwrap();
+        exact.apply(&g).unwrap();
+    }
+    for i in 0..1u64 << n {
+        let b = BitString::from_index(n, i);
+        let (a, e) = (u1.amplitude(&b).unwrap(), exact.amplitude(&b).unwrap());
+        assert!((a - e).norm() < 1e-10, "{b}: {a} vs {e}");
+    }
+    assert!(mps_common::max_diff(&u1.marginals(), &exact.marginals()) < 1e-10);
+    let dense = u1.to_dense().unwrap();
+    assert!(mps_common::max_diff(&dense.marginals(), &exact.marginals()) < 1e-10);
+    let path = dir.path().join("complex.u1");
+    u1.save(&path).unwrap();
+    let back = U1Mps::load(&path).unwrap();
+    assert!(!back.is_real());
+    assert_eq!(back.marginals(), u1.marginals());
+}
+
+#[test]
 fn save_load_round_trip_and_corrupt_files() {
     let circuit = ButterflyWorkload::full(16, Loader::Angle, 2)
         .build()

@@ -4,7 +4,8 @@
 
 use num_complex::Complex64 as C64;
 
-use super::kernels::{conserves_weight4, on_rayon_worker, two_site};
+use super::blocks::{BlockScalar, Blocks, Table};
+use super::kernels::{conserves_weight4, on_rayon_worker, two_site, U1Split, U1Workspace};
 use super::U1Mps;
 use crate::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ use crate::sim::mps::gates::{
     SwapChain, RESTORE_MAX_BOND, SWAP,
 };
 use crate::sim::mps::kernels::is_real4;
-use crate::sim::mps::{MpsConfig, Routing, SiteOrdering};
+use crate::sim::mps::{MpsConfig, Routing, SiteOrdering, Truncation};
 
 /// Run `circuit` from `|0…0>` with a resolved config: leading one-qubit gates of each
 /// qubit (before its first two-qubit gate) form the initial product state, the rest runs
@@ -206,14 +207,11 @@ impl U1Mps {
             });
         }
         let site = self.site_of_qubit[qubit];
-        for (idx, block) in self.blocks[site].iter_mut().enumerate() {
+        for idx in 0..2 * (self.n + 1) {
             let phase = m[idx % 2][idx % 2];
             if phase != C64::new(1.0, 0.0) {
-                block.iter_mut().for_each(|z| *z *= phase);
+                self.blocks.scale(site, idx, phase);
             }
-        }
-        if m[0][0].im != 0.0 || m[1][1].im != 0.0 {
-            self.real = false;
         }
         Ok(())
     }
@@ -259,38 +257,14 @@ impl U1Mps {
         } else if self.centre > i + 1 {
             self.move_centre_to(i + 1);
         }
-        let gate_real = is_real4(g);
-        let (a, b) = self.blocks.split_at_mut(i + 1);
-        let (left, right) = (&mut a[i], &mut b[0]);
-        let (dl, dm, dr) = (&self.dims[i], &self.dims[i + 1], &self.dims[i + 2]);
-        let split = if self.real && gate_real {
-            two_site(
-                &mut self.work.re,
-                left,
-                right,
-                dl,
-                dm,
-                dr,
-                g,
-                &self.truncation,
-                centre_right,
-            )?
-        } else {
-            two_site(
-                &mut self.work.cx,
-                left,
-                right,
-                dl,
-                dm,
-                dr,
-                g,
-                &self.truncation,
-                centre_right,
-            )?
-        };
-        if !gate_real {
-            self.real = false;
+        if !is_real4(g) {
+            self.blocks.make_complex();
         }
+        let (dims, policy) = (&self.dims, &self.truncation);
+        let split = match &mut self.blocks {
+            Blocks::Real(t) => two_site_at(t, &mut self.work, dims, i, g, policy, centre_right)?,
+            Blocks::Complex(t) => two_site_at(t, &mut self.work, dims, i, g, policy, centre_right)?,
+        };
         let bond: usize = split.dims.iter().sum();
         self.dims[i + 1] = split.dims;
         self.centre = if centre_right { i + 1 } else { i };
@@ -303,6 +277,31 @@ impl U1Mps {
         self.stats.record(i, eps, c.truncated, bond);
         Ok(())
     }
+}
+
+/// [`two_site`] on sites `i`, `i + 1` of `table`.
+fn two_site_at<T: BlockScalar>(
+    table: &mut Table<T>,
+    work: &mut U1Workspace,
+    dims: &[Vec<usize>],
+    i: usize,
+    g: &Mat4,
+    policy: &Truncation,
+    centre_right: bool,
+) -> Result<U1Split> {
+    let (a, b) = table.split_at_mut(i + 1);
+    let (dl, dm, dr) = (&dims[i], &dims[i + 1], &dims[i + 2]);
+    two_site(
+        T::bufs(work),
+        &mut a[i],
+        &mut b[0],
+        dl,
+        dm,
+        dr,
+        g,
+        policy,
+        centre_right,
+    )
 }
 
 fn conserves_weight2(m: &Mat2) -> bool {

@@ -20,8 +20,8 @@ use num_complex::Complex64 as C64;
 use crate::circuit::Mat4;
 use crate::error::Result;
 use crate::linalg::{
-    load, matmul_into, thin_qr_into, thin_svd_vectors_into, truncation_rank, QrWork, Scalar,
-    SvdVectors, SvdWork, TruncationChoice,
+    matmul_into, thin_qr_into, thin_svd_vectors_into, truncation_rank, QrWork, Scalar, SvdVectors,
+    SvdWork, TruncationChoice,
 };
 use crate::sim::mps::truncation::Truncation;
 
@@ -80,18 +80,12 @@ fn mul<T: Scalar>(a: &[T], m: usize, k: usize, b: &[T], n: usize) -> Vec<T> {
     out
 }
 
-fn to_t<T: Scalar>(src: &[C64]) -> Vec<T> {
-    let mut v = Vec::with_capacity(src.len());
-    load(src, &mut v);
-    v
-}
-
-fn to_c64<T: Scalar>(src: &[T], scale: f64) -> Vec<C64> {
-    if scale == 1.0 {
-        src.iter().map(|x| x.to_c64()).collect()
-    } else {
-        src.iter().map(|x| x.scaled(scale).to_c64()).collect()
+/// `v · scale` (in place; nothing to do for 1).
+fn scale_by<T: Scalar>(mut v: Vec<T>, scale: f64) -> Vec<T> {
+    if scale != 1.0 {
+        v.iter_mut().for_each(|x| *x = x.scaled(scale));
     }
+    v
 }
 
 /// Rows `r0..r1` of the first `k` columns of a column-major `rows × _` matrix.
@@ -122,7 +116,7 @@ fn adjoint<T: Scalar>(a: &[T], rows: usize, k: usize) -> Vec<T> {
 /// The blocks of `site` with left charge `ql` side by side: `[A(ql, s=0) | A(ql, s=1)]`,
 /// `d × (c0 + c1)` (zero where a block is absent).
 fn left_charge_row<T: Scalar>(
-    site: &[Vec<C64>],
+    site: &[Vec<T>],
     ql: usize,
     d: usize,
     c0: usize,
@@ -130,10 +124,10 @@ fn left_charge_row<T: Scalar>(
 ) -> Vec<T> {
     let mut x = vec![T::default(); d * (c0 + c1)];
     if c0 > 0 && !site[2 * ql].is_empty() {
-        put(&mut x, d, &to_t::<T>(&site[2 * ql]), d, c0, 0, 0);
+        put(&mut x, d, &site[2 * ql], d, c0, 0, 0);
     }
     if c1 > 0 && !site[2 * ql + 1].is_empty() {
-        put(&mut x, d, &to_t::<T>(&site[2 * ql + 1]), d, c1, 0, c0);
+        put(&mut x, d, &site[2 * ql + 1], d, c1, 0, c0);
     }
     x
 }
@@ -189,7 +183,7 @@ struct Sector<T> {
 
 /// The blocks one sector writes back: left `(qm, 0)`, left `(qm − 1, 1)`, right `(qm, 0)`,
 /// right `(qm, 1)`.
-type SectorOutput = [Option<Vec<C64>>; 4];
+type SectorOutput<T> = [Option<Vec<T>>; 4];
 
 /// Run `f` on every item, on rayon's threads if `parallel` (results in input order).
 fn map_maybe_parallel<I, R, F>(items: &mut [I], parallel: bool, f: F) -> Vec<R>
@@ -219,8 +213,8 @@ where
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn two_site<T: Scalar>(
     bufs: &mut U1Bufs<T>,
-    left: &mut [Vec<C64>],
-    right: &mut [Vec<C64>],
+    left: &mut [Vec<T>],
+    right: &mut [Vec<T>],
     dl: &[usize],
     dm: &[usize],
     dr: &[usize],
@@ -260,14 +254,10 @@ pub(crate) fn two_site<T: Scalar>(
     let flops: usize = products.iter().map(|p| p.m * p.k * p.n).sum();
     let parallel = flops >= PARALLEL_MIN_FLOPS && rayon::current_num_threads() > 1;
     // θ[ql][2 s1 + s2]: dl[ql] × dr[ql + s1 + s2].
-    let (lt, rt): (Vec<Vec<T>>, Vec<Vec<T>>) = (
-        left.iter().map(|b| to_t(b)).collect(),
-        right.iter().map(|b| to_t(b)).collect(),
-    );
+    let (lt, rt) = (&*left, &*right);
     let blocks = map_maybe_parallel(&mut products, parallel, |p| {
         mul(&lt[p.a], p.m, p.k, &rt[p.b], p.n)
     });
-    drop((lt, rt));
     let mut th: Vec<[Option<Vec<T>>; 4]> = (0..nl).map(|_| Default::default()).collect();
     for (p, block) in products.iter().zip(blocks) {
         th[p.ql][p.pair] = Some(block);
@@ -395,8 +385,8 @@ pub(crate) fn two_site<T: Scalar>(
     } else {
         1.0
     };
-    let write_back = |sec: &mut Sector<T>| -> SectorOutput {
-        let mut out: SectorOutput = Default::default();
+    let write_back = |sec: &mut Sector<T>| -> SectorOutput<T> {
+        let mut out: SectorOutput<T> = Default::default();
         let k = keep[sec.qm];
         if k == 0 {
             return out;
@@ -413,10 +403,10 @@ pub(crate) fn two_site<T: Scalar>(
                 MatRef::from_column_major_slice(&sec.m, rows, cols),
             );
             out = [
-                (top > 0).then(|| to_c64(&row_slice(u, rows, 0, top, k), 1.0)),
-                (rows > top).then(|| to_c64(&row_slice(u, rows, top, rows, k), 1.0)),
-                (c0 > 0).then(|| to_c64(&w[..k * c0], renorm)),
-                (cols > c0).then(|| to_c64(&w[k * c0..], renorm)),
+                (top > 0).then(|| row_slice(u, rows, 0, top, k)),
+                (rows > top).then(|| row_slice(u, rows, top, rows, k)),
+                (c0 > 0).then(|| scale_by(w[..k * c0].to_vec(), renorm)),
+                (cols > c0).then(|| scale_by(w[k * c0..].to_vec(), renorm)),
             ];
         } else {
             // Right: Vₖᴴ split by columns; left: renorm · M Vₖ split by rows.
@@ -424,10 +414,10 @@ pub(crate) fn two_site<T: Scalar>(
             let vh = adjoint(v, cols, k);
             let w = mul(&sec.m, rows, cols, v, k);
             out = [
-                (top > 0).then(|| to_c64(&row_slice(&w, rows, 0, top, k), renorm)),
-                (rows > top).then(|| to_c64(&row_slice(&w, rows, top, rows, k), renorm)),
-                (c0 > 0).then(|| to_c64(&vh[..k * c0], 1.0)),
-                (cols > c0).then(|| to_c64(&vh[k * c0..], 1.0)),
+                (top > 0).then(|| scale_by(row_slice(&w, rows, 0, top, k), renorm)),
+                (rows > top).then(|| scale_by(row_slice(&w, rows, top, rows, k), renorm)),
+                (c0 > 0).then(|| vh[..k * c0].to_vec()),
+                (cols > c0).then(|| vh[k * c0..].to_vec()),
             ];
         }
         out
@@ -478,8 +468,8 @@ fn map_with_qr<T: Scalar, I: Sync, R: Send>(
 /// The sectors are independent: above [`PARALLEL_MIN_FLOPS`] they run as rayon tasks.
 pub(crate) fn shift_right<T: Scalar>(
     bufs: &mut U1Bufs<T>,
-    site: &mut [Vec<C64>],
-    next: &mut [Vec<C64>],
+    site: &mut [Vec<T>],
+    next: &mut [Vec<T>],
     dl: &[usize],
     dm: &[usize],
     dr: &[usize],
@@ -511,28 +501,20 @@ pub(crate) fn shift_right<T: Scalar>(
         let rows = top + bottom;
         let mut x = vec![T::default(); rows * d];
         if top > 0 && !site_ro[2 * qm].is_empty() {
-            put(&mut x, rows, &to_t::<T>(&site_ro[2 * qm]), top, d, 0, 0);
+            put(&mut x, rows, &site_ro[2 * qm], top, d, 0, 0);
         }
         if bottom > 0 && !site_ro[2 * (qm - 1) + 1].is_empty() {
-            put(
-                &mut x,
-                rows,
-                &to_t::<T>(&site_ro[2 * (qm - 1) + 1]),
-                bottom,
-                d,
-                top,
-                0,
-            );
+            put(&mut x, rows, &site_ro[2 * (qm - 1) + 1], bottom, d, top, 0);
         }
         let k = thin_qr_into(&x, rows, d, false, qr);
         let q = &qr.q;
         let left = [
-            (top > 0).then(|| to_c64(&row_slice(q, rows, 0, top, k), 1.0)),
-            (bottom > 0).then(|| to_c64(&row_slice(q, rows, top, rows, k), 1.0)),
+            (top > 0).then(|| row_slice(q, rows, 0, top, k)),
+            (bottom > 0).then(|| row_slice(q, rows, top, rows, k)),
         ];
         let right = [0, 1].map(|s| {
             let (dr_s, b) = (dr[qm + s], &next_ro[2 * qm + s]);
-            (dr_s > 0 && !b.is_empty()).then(|| to_c64(&mul(&qr.r, k, d, &to_t(b), dr_s), 1.0))
+            (dr_s > 0 && !b.is_empty()).then(|| mul(&qr.r, k, d, b, dr_s))
         });
         (left, right, k)
     });
@@ -556,8 +538,8 @@ pub(crate) fn shift_right<T: Scalar>(
 /// The sectors are independent: above [`PARALLEL_MIN_FLOPS`] they run as rayon tasks.
 pub(crate) fn shift_left<T: Scalar>(
     bufs: &mut U1Bufs<T>,
-    site: &mut [Vec<C64>],
-    prev: &mut [Vec<C64>],
+    site: &mut [Vec<T>],
+    prev: &mut [Vec<T>],
     dl0: &[usize],
     dl: &[usize],
     dr: &[usize],
@@ -593,23 +575,22 @@ pub(crate) fn shift_left<T: Scalar>(
         let k = thin_qr_into(&x, d, cols, true, qr);
         let qh = adjoint(&qr.q, cols, k);
         let mine = [
-            (c0 > 0).then(|| to_c64(&col_slice(&qh, k, 0, c0), 1.0)),
-            (c1 > 0).then(|| to_c64(&col_slice(&qh, k, c0, cols), 1.0)),
+            (c0 > 0).then(|| col_slice(&qh, k, 0, c0)),
+            (c1 > 0).then(|| col_slice(&qh, k, c0, cols)),
         ];
-        let theirs: Vec<(usize, Vec<C64>)> = left_targets(ql, dl0)
+        let theirs: Vec<(usize, Vec<T>)> = left_targets(ql, dl0)
             .into_iter()
             .map(|(idx, rows)| {
                 if rows == 0 || prev_ro[idx].is_empty() {
                     return (idx, Vec::new());
                 }
-                let a: Vec<T> = to_t(&prev_ro[idx]);
                 let mut w = vec![T::default(); rows * k];
                 matmul_into(
                     MatMut::from_column_major_slice_mut(&mut w, rows, k),
-                    MatRef::from_column_major_slice(&a, rows, d),
+                    MatRef::from_column_major_slice(&prev_ro[idx], rows, d),
                     MatRef::from_column_major_slice(&qr.r, k, d).adjoint(),
                 );
-                (idx, to_c64(&w, 1.0))
+                (idx, w)
             })
             .collect();
         (mine, theirs, k)
@@ -634,8 +615,8 @@ pub(crate) fn shift_left<T: Scalar>(
 /// sector dimensions and the truncation decision; `prev` absorbs `U S` (renormalised).
 pub(crate) fn svd_left<T: Scalar>(
     bufs: &mut U1Bufs<T>,
-    site: &mut [Vec<C64>],
-    prev: &mut [Vec<C64>],
+    site: &mut [Vec<T>],
+    prev: &mut [Vec<T>],
     dl0: &[usize],
     dl: &[usize],
     dr: &[usize],
@@ -696,12 +677,12 @@ pub(crate) fn svd_left<T: Scalar>(
         let (d, cols, c0) = (dl[ql], sec.cols, dr[ql]);
         let vh = adjoint(&sec.v, cols, k);
         site[2 * ql] = if c0 > 0 {
-            to_c64(&col_slice(&vh, k, 0, c0), 1.0)
+            col_slice(&vh, k, 0, c0)
         } else {
             Vec::new()
         };
         site[2 * ql + 1] = if cols > c0 {
-            to_c64(&col_slice(&vh, k, c0, cols), 1.0)
+            col_slice(&vh, k, c0, cols)
         } else {
             Vec::new()
         };
@@ -716,8 +697,7 @@ pub(crate) fn svd_left<T: Scalar>(
                 prev[idx].clear();
                 continue;
             }
-            let a: Vec<T> = to_t(&prev[idx]);
-            prev[idx] = to_c64(&mul(&a, rows, d, &us, k), 1.0);
+            prev[idx] = mul(&prev[idx], rows, d, &us, k);
         }
     }
     Ok((keep, choice))

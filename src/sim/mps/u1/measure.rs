@@ -2,12 +2,13 @@
 //! **qubit** order. Environments are block-diagonal in the bond charge, and a sampled
 //! prefix fixes the charge, so a shot carries a single vector of one sector.
 
-use faer::{Mat, MatRef};
+use faer::Mat;
 use num_complex::Complex64 as C64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::blocks::BlockRef;
 use super::U1Mps;
 use crate::bits::BitString;
 use crate::circuit::BoundGate;
@@ -19,13 +20,9 @@ use crate::sim::{check_bits, Simulator};
 type Env = Vec<Option<Mat<C64>>>;
 
 impl U1Mps {
-    fn block(&self, site: usize, q: usize, s: usize) -> Option<MatRef<'_, C64>> {
-        let b = &self.blocks[site][2 * q + s];
-        if b.is_empty() {
-            return None;
-        }
+    fn block(&self, site: usize, q: usize, s: usize) -> Option<BlockRef<'_>> {
         let (rows, cols) = (self.dims[site][q], self.dims[site + 1][q + s]);
-        Some(MatRef::from_column_major_slice(b, rows, cols))
+        self.blocks.get(site, 2 * q + s, rows, cols)
     }
 
     /// Right environments `R_i[q] = Σ_s B(q,s) R_{i+1}[q+s] B(q,s)ᴴ` for every bond
@@ -53,6 +50,8 @@ impl U1Mps {
                     else {
                         continue;
                     };
+                    let b = b.to_complex();
+                    let b = b.as_ref();
                     let mut tmp = Mat::<C64>::zeros(d, b.ncols());
                     matmul_into(tmp.as_mut(), b, r.as_ref());
                     let mut term = Mat::<C64>::zeros(d, d);
@@ -68,10 +67,8 @@ impl U1Mps {
 
     /// `<ψ|ψ>` (summed over total weights).
     pub fn norm_sq(&self) -> f64 {
-        self.blocks[self.centre]
-            .iter()
-            .flatten()
-            .map(|z| z.norm_sqr())
+        (0..2 * (self.n + 1))
+            .map(|idx| self.blocks.norm_sqr(self.centre, idx))
             .sum()
     }
 
@@ -93,6 +90,8 @@ impl U1Mps {
                     let Some(a) = self.block(site, q, s) else {
                         continue;
                     };
+                    let a = a.to_complex();
+                    let a = a.as_ref();
                     // L·A, then tr((L A) R Aᴴ) for the marginal and Aᴴ L A for the next env.
                     let mut la = Mat::<C64>::zeros(a.nrows(), a.ncols());
                     matmul_into(la.as_mut(), l.as_ref(), a);
@@ -132,7 +131,7 @@ impl U1Mps {
                 return Ok(C64::new(0.0, 0.0));
             };
             v = (0..a.ncols())
-                .map(|c| (0..a.nrows()).map(|r| v[r] * a[(r, c)]).sum())
+                .map(|c| (0..a.nrows()).map(|r| v[r] * a.at(r, c)).sum())
                 .collect();
             q += s;
         }
@@ -167,7 +166,7 @@ impl U1Mps {
                     continue;
                 };
                 w[s] = (0..a.ncols())
-                    .map(|c| (0..a.nrows()).map(|i| v[i] * a[(i, c)]).sum())
+                    .map(|c| (0..a.nrows()).map(|i| v[i] * a.at(i, c)).sum())
                     .collect();
                 // p_s = w R wᴴ (R is the Gram matrix of the right part, Hermitian).
                 let mut acc = C64::new(0.0, 0.0);

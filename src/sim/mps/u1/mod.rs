@@ -66,6 +66,7 @@
 //! assert_eq!(u1.report().truncations, 0);
 //! ```
 
+mod blocks;
 mod gates;
 mod kernels;
 mod measure;
@@ -76,6 +77,7 @@ pub use persist::{U1_FILE_MAGIC, U1_FILE_VERSION};
 
 use num_complex::Complex64 as C64;
 
+use self::blocks::{BlockScalar, Blocks, Table};
 use self::kernels::U1Workspace;
 use super::truncation::TruncationStats;
 use super::{Mps, MpsConfig, Routing, SiteOrdering, Truncation, TruncationReport};
@@ -111,8 +113,8 @@ pub struct U1Mps {
     /// every total weight `Q` present.
     dims: Vec<Vec<usize>>,
     /// `blocks[i][2q + s]`: the `dims[i][q] × dims[i+1][q+s]` block of site `i`,
-    /// column-major; empty = zero block.
-    blocks: Vec<Vec<Vec<C64>>>,
+    /// column-major; empty = zero block (in `f64` while the state is real).
+    blocks: Blocks,
     centre: usize,
     qubit_at_site: Vec<usize>,
     site_of_qubit: Vec<usize>,
@@ -120,7 +122,6 @@ pub struct U1Mps {
     truncation: Truncation,
     routing: Routing,
     stats: TruncationStats,
-    real: bool,
     work: U1Workspace,
 }
 
@@ -140,7 +141,7 @@ impl U1Mps {
         Ok(U1Mps {
             n,
             dims: vec![vec![0; n + 2]; n + 1],
-            blocks: vec![vec![Vec::new(); 2 * (n + 1)]; n],
+            blocks: Blocks::empty(n),
             centre: 0,
             home: qubit_at_site.clone(),
             qubit_at_site,
@@ -148,7 +149,6 @@ impl U1Mps {
             truncation: config.truncation,
             routing: config.routing,
             stats: TruncationStats::new(n),
-            real: true,
             work: U1Workspace::default(),
         })
     }
@@ -186,7 +186,8 @@ impl U1Mps {
         let mut p = vec![0.0f64; n + 2];
         p[0] = 1.0;
         psi.dims[0][0] = 1;
-        for site in 0..n {
+        let table = psi.blocks.complex_mut();
+        for (site, row) in table.iter_mut().enumerate() {
             let qubit = psi.qubit_at_site[site];
             let [a, b] = states[qubit];
             let norm = (a.norm_sqr() + b.norm_sqr()).sqrt();
@@ -195,7 +196,6 @@ impl U1Mps {
                     "product state of qubit {qubit} is [{a}, {b}]; each qubit needs a finite, non-zero 2-vector"
                 )));
             }
-            psi.real &= a.im == 0.0 && b.im == 0.0;
             let amp = [a / norm, b / norm];
             let mut next = vec![0.0f64; n + 2];
             for q in 0..=site {
@@ -227,12 +227,13 @@ impl U1Mps {
                         } else {
                             amp[s] * (p[q] / next[q + s]).sqrt()
                         };
-                        psi.blocks[site][2 * q + s] = vec![v];
+                        row[2 * q + s] = vec![v];
                     }
                 }
             }
             p = next;
         }
+        psi.blocks.shrink_to_real();
         psi.centre = n - 1;
         Ok(psi)
     }
@@ -269,7 +270,8 @@ impl U1Mps {
         let mut weight = vec![0usize; terms.len()];
         let mut pos = vec![0usize; terms.len()];
         psi.dims[0][0] = terms.len();
-        for site in 0..n {
+        let table = psi.blocks.complex_mut();
+        for (site, row) in table.iter_mut().enumerate() {
             let qubit = psi.qubit_at_site[site];
             let last = site + 1 == n;
             let mut new_pos = vec![0usize; terms.len()];
@@ -283,7 +285,7 @@ impl U1Mps {
             for (t, (bits, amp)) in terms.iter().enumerate() {
                 let (q, s) = (weight[t], usize::from(bits.get(qubit)));
                 let (rows, cols) = (psi.dims[site][q], psi.dims[site + 1][q + s]);
-                let block = &mut psi.blocks[site][2 * q + s];
+                let block = &mut row[2 * q + s];
                 if block.is_empty() {
                     block.resize(rows * cols, C64::new(0.0, 0.0));
                 }
@@ -293,7 +295,6 @@ impl U1Mps {
                     C64::new(1.0, 0.0)
                 };
                 block[pos[t] + rows * new_pos[t]] += v;
-                psi.real &= v.im == 0.0;
             }
             for (t, (bits, _)) in terms.iter().enumerate() {
                 weight[t] += usize::from(bits.get(qubit));
@@ -302,17 +303,17 @@ impl U1Mps {
         }
         // The left boundary is one state: all terms start from the same (empty) prefix.
         let rows = terms.len();
-        for s in 0..2 {
-            let block = std::mem::take(&mut psi.blocks[0][s]);
+        for slot in table[0].iter_mut().take(2) {
+            let block = std::mem::take(slot);
             if block.is_empty() {
                 continue;
             }
             let cols = block.len() / rows;
-            let summed: Vec<C64> = (0..cols)
+            *slot = (0..cols)
                 .map(|c| block[c * rows..(c + 1) * rows].iter().sum())
                 .collect();
-            psi.blocks[0][s] = summed;
         }
+        psi.blocks.shrink_to_real();
         psi.dims[0][0] = 1;
         psi.centre = n - 1;
         psi.compress()?;
@@ -336,7 +337,8 @@ impl U1Mps {
                 psi.dims[i][q] = if i == n { 1 } else { dense.bonds[i] };
             }
         }
-        for site in 0..n {
+        let table = psi.blocks.complex_mut();
+        for (site, row) in table.iter_mut().enumerate() {
             let (dl, dr) = (dense.bonds[site], dense.bonds[site + 1]);
             let t = &dense.tensors[site];
             for s in 0..2 {
@@ -344,11 +346,11 @@ impl U1Mps {
                     .flat_map(|r| t[dl * (s + 2 * r)..dl * (s + 2 * r + 1)].iter().copied())
                     .collect();
                 for q in 0..=site {
-                    psi.blocks[site][2 * q + s] = slice.clone();
+                    row[2 * q + s] = slice.clone();
                 }
             }
         }
-        psi.real = dense.real;
+        psi.blocks.shrink_to_real();
         psi.centre = 0;
         psi.stats = dense.stats.clone();
         psi.compress()?;
@@ -366,12 +368,9 @@ impl U1Mps {
         let n = self.n;
         let weight: Vec<f64> = (0..=n)
             .map(|q| {
-                let mut w: f64 = self.blocks[n - 1][2 * q].iter().map(|z| z.norm_sqr()).sum();
+                let mut w = self.blocks.norm_sqr(n - 1, 2 * q);
                 if q > 0 {
-                    w += self.blocks[n - 1][2 * (q - 1) + 1]
-                        .iter()
-                        .map(|z| z.norm_sqr())
-                        .sum::<f64>();
+                    w += self.blocks.norm_sqr(n - 1, 2 * (q - 1) + 1);
                 }
                 w
             })
@@ -380,36 +379,17 @@ impl U1Mps {
         for (q, &w) in weight.iter().enumerate() {
             if self.dims[n][q] > 0 && w.sqrt() <= floor {
                 self.dims[n][q] = 0;
-                self.blocks[n - 1][2 * q].clear();
+                self.blocks.clear(n - 1, 2 * q);
                 if q > 0 {
-                    self.blocks[n - 1][2 * (q - 1) + 1].clear();
+                    self.blocks.clear(n - 1, 2 * (q - 1) + 1);
                 }
             }
         }
         let exact = Truncation::exact();
         for c in (1..self.n).rev() {
-            let (a, b) = self.blocks.split_at_mut(c);
-            let (prev, site) = (&mut a[c - 1], &mut b[0]);
-            let (dims, _) = if self.real {
-                kernels::svd_left(
-                    &mut self.work.re,
-                    site,
-                    prev,
-                    &self.dims[c - 1],
-                    &self.dims[c],
-                    &self.dims[c + 1],
-                    &exact,
-                )?
-            } else {
-                kernels::svd_left(
-                    &mut self.work.cx,
-                    site,
-                    prev,
-                    &self.dims[c - 1],
-                    &self.dims[c],
-                    &self.dims[c + 1],
-                    &exact,
-                )?
+            let (dims, _) = match &mut self.blocks {
+                Blocks::Real(t) => svd_left_at(t, &mut self.work, &self.dims, c, &exact)?,
+                Blocks::Complex(t) => svd_left_at(t, &mut self.work, &self.dims, c, &exact)?,
             };
             self.dims[c] = dims;
             self.centre = c - 1;
@@ -439,13 +419,14 @@ impl U1Mps {
             .collect();
         let mut bonds: Vec<usize> = self.dims.iter().map(|d| d.iter().sum()).collect();
         bonds[n] = 1;
+        let table = self.blocks.to_complex();
         let mut tensors = Vec::with_capacity(n);
         for site in 0..n {
             let (dl, dr) = (bonds[site], bonds[site + 1]);
             let mut t = vec![C64::new(0.0, 0.0); dl * 2 * dr];
             for q in 0..=n {
                 for s in 0..2 {
-                    let b = &self.blocks[site][2 * q + s];
+                    let b = &table[site][2 * q + s];
                     if b.is_empty() {
                         continue;
                     }
@@ -478,7 +459,7 @@ impl U1Mps {
         dense.bonds = bonds;
         dense.home = self.home.clone();
         dense.stats = self.stats.clone();
-        dense.real = self.real;
+        dense.real = self.is_real();
         dense.centre = 0;
         dense.move_centre_to(n - 1);
         dense.centre = n - 1;
@@ -540,13 +521,9 @@ impl U1Mps {
         self.bond_dimensions().into_iter().max().unwrap_or(1)
     }
 
-    /// Bytes held by the blocks (what a dense MPS would hold in its site tensors).
+    /// Bytes held by the blocks: 8 per number while the state is real, 16 once complex.
     pub fn tensor_bytes(&self) -> usize {
-        self.blocks
-            .iter()
-            .flatten()
-            .map(|b| b.len() * std::mem::size_of::<C64>())
-            .sum()
+        self.blocks.bytes()
     }
 
     /// The truncation policy in force.
@@ -563,7 +540,7 @@ impl U1Mps {
 
     /// True while every block is real.
     pub fn is_real(&self) -> bool {
-        self.real
+        self.blocks.is_real()
     }
 
     /// What truncation has discarded so far (the dense engine's report type; bond
@@ -579,55 +556,58 @@ impl U1Mps {
         }
         while self.centre < site {
             let c = self.centre;
-            let (a, b) = self.blocks.split_at_mut(c + 1);
-            let dims = if self.real {
-                kernels::shift_right(
-                    &mut self.work.re,
-                    &mut a[c],
-                    &mut b[0],
-                    &self.dims[c],
-                    &self.dims[c + 1],
-                    &self.dims[c + 2],
-                )
-            } else {
-                kernels::shift_right(
-                    &mut self.work.cx,
-                    &mut a[c],
-                    &mut b[0],
-                    &self.dims[c],
-                    &self.dims[c + 1],
-                    &self.dims[c + 2],
-                )
+            self.dims[c + 1] = match &mut self.blocks {
+                Blocks::Real(t) => shift_right_at(t, &mut self.work, &self.dims, c),
+                Blocks::Complex(t) => shift_right_at(t, &mut self.work, &self.dims, c),
             };
-            self.dims[c + 1] = dims;
             self.centre += 1;
         }
         while self.centre > site {
             let c = self.centre;
-            let (a, b) = self.blocks.split_at_mut(c);
-            let dims = if self.real {
-                kernels::shift_left(
-                    &mut self.work.re,
-                    &mut b[0],
-                    &mut a[c - 1],
-                    &self.dims[c - 1],
-                    &self.dims[c],
-                    &self.dims[c + 1],
-                )
-            } else {
-                kernels::shift_left(
-                    &mut self.work.cx,
-                    &mut b[0],
-                    &mut a[c - 1],
-                    &self.dims[c - 1],
-                    &self.dims[c],
-                    &self.dims[c + 1],
-                )
+            self.dims[c] = match &mut self.blocks {
+                Blocks::Real(t) => shift_left_at(t, &mut self.work, &self.dims, c),
+                Blocks::Complex(t) => shift_left_at(t, &mut self.work, &self.dims, c),
             };
-            self.dims[c] = dims;
             self.centre -= 1;
         }
     }
+}
+
+/// [`kernels::shift_right`] from site `c` to `c + 1` of `table`.
+fn shift_right_at<T: BlockScalar>(
+    table: &mut Table<T>,
+    work: &mut U1Workspace,
+    dims: &[Vec<usize>],
+    c: usize,
+) -> Vec<usize> {
+    let (a, b) = table.split_at_mut(c + 1);
+    let (d0, d1, d2) = (&dims[c], &dims[c + 1], &dims[c + 2]);
+    kernels::shift_right(T::bufs(work), &mut a[c], &mut b[0], d0, d1, d2)
+}
+
+/// [`kernels::shift_left`] from site `c` to `c − 1` of `table`.
+fn shift_left_at<T: BlockScalar>(
+    table: &mut Table<T>,
+    work: &mut U1Workspace,
+    dims: &[Vec<usize>],
+    c: usize,
+) -> Vec<usize> {
+    let (a, b) = table.split_at_mut(c);
+    let (d0, d1, d2) = (&dims[c - 1], &dims[c], &dims[c + 1]);
+    kernels::shift_left(T::bufs(work), &mut b[0], &mut a[c - 1], d0, d1, d2)
+}
+
+/// [`kernels::svd_left`] of site `c` into `c − 1` of `table`.
+fn svd_left_at<T: BlockScalar>(
+    table: &mut Table<T>,
+    work: &mut U1Workspace,
+    dims: &[Vec<usize>],
+    c: usize,
+    policy: &Truncation,
+) -> Result<(Vec<usize>, crate::linalg::TruncationChoice)> {
+    let (a, b) = table.split_at_mut(c);
+    let (d0, d1, d2) = (&dims[c - 1], &dims[c], &dims[c + 1]);
+    kernels::svd_left(T::bufs(work), &mut b[0], &mut a[c - 1], d0, d1, d2, policy)
 }
 
 /// Run `circuit` from `|0…0>` on the U(1) engine (see the module docs for which gates

@@ -7,6 +7,7 @@ use std::path::Path;
 use num_complex::Complex64 as C64;
 use serde::{Deserialize, Serialize};
 
+use super::blocks::Blocks;
 use super::kernels::U1Workspace;
 use super::U1Mps;
 use crate::error::{Error, Result};
@@ -56,14 +57,14 @@ impl U1Mps {
         let file = FileRef {
             n: self.n,
             dims: &self.dims,
-            blocks: &self.blocks,
+            blocks: &self.blocks.to_complex(),
             centre: self.centre,
             qubit_at_site: &self.qubit_at_site,
             home: &self.home,
             truncation: &self.truncation,
             routing: &self.routing,
             stats: &self.stats,
-            real: self.real,
+            real: self.is_real(),
         };
         let payload =
             bincode::serde::encode_to_vec(&file, bincode::config::standard()).map_err(|e| {
@@ -166,11 +167,15 @@ fn from_parts(f: FileOwned) -> std::result::Result<U1Mps, String> {
     for (s, &q) in qubit_at_site.iter().enumerate() {
         site_of_qubit[q] = s;
     }
-    let blocks_real = f.blocks.iter().flatten().flatten().all(|z| z.im == 0.0);
     Ok(U1Mps {
         n,
         dims: f.dims,
-        blocks: f.blocks,
+        // Real storage only if the file says real and every number is.
+        blocks: if f.real {
+            Blocks::from_complex(f.blocks)
+        } else {
+            Blocks::Complex(f.blocks)
+        },
         centre: f.centre,
         qubit_at_site,
         site_of_qubit,
@@ -178,7 +183,6 @@ fn from_parts(f: FileOwned) -> std::result::Result<U1Mps, String> {
         truncation: f.truncation,
         routing: f.routing,
         stats: f.stats,
-        real: f.real && blocks_real,
         work: U1Workspace::default(),
     })
 }
