@@ -27,8 +27,9 @@
 //! 128-qubit full Butterfly, cutoff 0, at **equal accuracy of marginals**
 //! ([`crate::bench::equal_accuracy`], `bfly bench mps --symmetry both --match-accuracy`,
 //! one run on the idle 2-core machine, each run in its own process). hw3 input, exact
-//! reference: 5.1× faster at χ = 256 (no truncation, bonds 130) and 4.4× at χ = 64
-//! (identical truncation), with lower peak RSS (50 vs 81 MiB). Angle input, against a
+//! reference: 5.1× faster at χ = 256 (no truncation, bonds 130) and 4.3× at χ = 64
+//! (identical truncation), with lower peak RSS (40 vs 80 MiB; blocks are `f64` while the
+//! state is real, the dense engine's are `C64`). Angle input, against a
 //! U(1) χ = 1536 reference: the label enlarges every bond, so equal accuracy needs a
 //! larger χ. Dense χ = 64 is matched only by U(1) χ = 256, which is **1.7× slower**;
 //! dense χ = 256 is matched by U(1) χ = 512, which is 4.8× faster. Prefer this engine for
