@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use butterfly_mps::data::{ColumnKind, Table, TableSpec, TypedTable};
 use butterfly_mps::impute::{
-    mcar_mask, DeepMice, FinalLayer, HybridImputer, Imputer, Incomplete, Knn, Mean, Mice,
+    mcar_mask, DeepMice, FinalLayer, HybridImputer, Imputer, Incomplete, Knn, Mask, Mean, Mice,
     MissForest, RegressionForest, TreeParams, Zero,
 };
 use butterfly_mps::train::executor::{CircuitRun, RunResult, ShotPlan, UnaryExecutor};
@@ -226,6 +226,15 @@ fn mcar_mask_is_seeded_keeps_truth_and_touches_only_chosen_columns() {
     assert_eq!(a.values.column(1), v.column(1));
     assert!(mcar_mask(&full, &[3], 0.3, 1).is_err());
     assert!(mcar_mask(&full, &[0], 1.0, 1).is_err());
+    // RMSE over the hidden cells: errors 1 and 2 → √2.5; the truth itself scores 0.
+    let mask = Mask {
+        cells: vec![(0, 0), (1, 1)],
+        truth: vec![1.0, 2.0],
+    };
+    assert!((mask.rmse(&array![[2.0, 9.0], [9.0, 4.0]]).unwrap() - 2.5f64.sqrt()).abs() < 1e-15);
+    assert_eq!(mask.rmse(&array![[1.0, 0.0], [0.0, 2.0]]).unwrap(), 0.0);
+    let e = mask.rmse(&array![[1.0]]).unwrap_err().to_string();
+    assert!(e.contains("(1, 1)") && e.contains("1×1"), "{e}");
 }
 
 // ---------------------------------------------------------------- imputers
@@ -376,16 +385,7 @@ fn missforest_recovers_a_step_function_that_mice_cannot() {
     }
     let full = Incomplete::new(names(3), v.clone()).unwrap();
     let (holey, mask) = mcar_mask(&full, &[1], 0.3, 4).unwrap();
-    let rmse = |out: &Array2<f64>| {
-        (mask
-            .cells
-            .iter()
-            .zip(&mask.truth)
-            .map(|(&(r, c), t)| (out[[r, c]] - t).powi(2))
-            .sum::<f64>()
-            / mask.cells.len() as f64)
-            .sqrt()
-    };
+    let rmse = |out: &Array2<f64>| mask.rmse(out).unwrap();
     let forest = MissForest {
         max_iterations: 3,
         n_trees: 20,
@@ -430,16 +430,7 @@ fn deep_mice_fits_a_nonlinear_relation_better_than_mice() {
     }
     let full = Incomplete::new(names(2), v).unwrap();
     let (holey, mask) = mcar_mask(&full, &[1], 0.3, 5).unwrap();
-    let rmse = |out: &Array2<f64>| {
-        (mask
-            .cells
-            .iter()
-            .zip(&mask.truth)
-            .map(|(&(r, c), t)| (out[[r, c]] - t).powi(2))
-            .sum::<f64>()
-            / mask.cells.len() as f64)
-            .sqrt()
-    };
+    let rmse = |out: &Array2<f64>| mask.rmse(out).unwrap();
     let deep = DeepMice {
         epochs: 40,
         patience: 8,

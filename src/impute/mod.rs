@@ -12,12 +12,10 @@
 //! let full = Incomplete::new(vec!["x".into(), "y".into()], values).unwrap();
 //! let (holey, mask) = mcar_mask(&full, &[1], 0.3, 7).unwrap();
 //! assert!(mask.cells.len() > 40 && mask.cells.iter().all(|&(r, c)| c == 1 && holey.is_missing(r, 1)));
-//! let rmse = |m: &Array2<f64>| (mask.cells.iter().zip(&mask.truth)
-//!     .map(|(&(r, c), t)| (m[[r, c]] - t).powi(2)).sum::<f64>() / mask.cells.len() as f64).sqrt();
 //! let mice = Mice::default().impute(&holey, 0).unwrap();
 //! let mean = Mean.impute(&holey, 0).unwrap();
 //! // MICE recovers the line (up to clipping at the observed range); the mean cannot.
-//! assert!(rmse(&mice) < 0.01 * rmse(&mean));
+//! assert!(mask.rmse(&mice).unwrap() < 0.01 * mask.rmse(&mean).unwrap());
 //! ```
 
 pub mod deep_mice;
@@ -242,6 +240,26 @@ pub struct Mask {
     pub cells: Vec<(usize, usize)>,
     /// The hidden values, in the order of `cells`.
     pub truth: Vec<f64>,
+}
+
+impl Mask {
+    /// Root-mean-square error of `completed` over the hidden cells (0 if none were
+    /// hidden). An error if `completed` does not cover every hidden cell.
+    pub fn rmse(&self, completed: &Array2<f64>) -> Result<f64> {
+        let (rows, cols) = completed.dim();
+        if let Some(&(r, c)) = self.cells.iter().find(|&&(r, c)| r >= rows || c >= cols) {
+            return Err(Error::Imputation(format!(
+                "hidden cell ({r}, {c}) is outside the {rows}×{cols} completed matrix"
+            )));
+        }
+        let sum: f64 = self
+            .cells
+            .iter()
+            .zip(&self.truth)
+            .map(|(&(r, c), t)| (completed[[r, c]] - t).powi(2))
+            .sum();
+        Ok((sum / self.cells.len().max(1) as f64).sqrt())
+    }
 }
 
 /// Hide each present cell of the chosen columns independently with probability `rate`
