@@ -29,7 +29,7 @@ use crate::sim::mps::truncation::Truncation;
 /// centre moves whose QRs do) run their blocks and sectors on rayon's threads; below it,
 /// handing work to another thread costs more than it saves. hw3, n = 128, χ = 256 on the
 /// idle 2-core machine with the gate loop on a worker ([`on_rayon_worker`]), 3 runs each:
-/// always 2.59–2.63 s, 2¹³ 2.54–2.55 s, 2¹⁶ 2.65–2.88 s, 2¹⁸ 2.80–3.02 s.
+/// always 2.59–2.63 s, 2¹³ 2.53–2.59 s (6 runs), 2¹⁶ 2.65–2.88 s, 2¹⁸ 2.80–3.02 s.
 const PARALLEL_MIN_FLOPS: usize = 1 << 13;
 
 /// Run `f` on a rayon worker thread (at once if this already is one).
