@@ -4,8 +4,8 @@
 //! Every Butterfly of RBS gates on a real input is real from start to end, so the blocks
 //! are kept in `f64`: half the memory, and the two-site updates and centre moves run on
 //! them directly instead of converting every block in and out of `C64` at each update.
-//! Measured on the idle 2-core machine, hw3, n = 128, χ = 256: `C64` blocks 2.53–2.55 s
-//! (3 runs), 50 MiB peak RSS; `f64` blocks 2.40–2.65 s (6 runs, 4 of them ≤ 2.45 s),
+//! Measured on the idle 2-core machine, hw3, n = 128, χ = 256: `C64` blocks 2.53–2.59 s
+//! (6 runs), 50 MiB peak RSS; `f64` blocks 2.40–2.65 s (6 runs, 4 of them ≤ 2.45 s),
 //! 38 MiB. Angle, χ = 256: 8.3–8.5 s and 79 MB → 8.1 s and 57 MB. A complex
 //! gate or amplitude converts the whole state to `C64` once ([`Blocks::make_complex`]);
 //! it never goes back. Files store `C64` either way (the format is unchanged).
