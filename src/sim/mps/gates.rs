@@ -139,16 +139,7 @@ impl Mps {
     /// Undoing it costs at most as many SWAPs as caused it (each SWAP changes the number of
     /// inversions by one), all on tiny bonds.
     pub fn restore_home_if_cheap(&mut self) -> Result<bool> {
-        let max_bond = self.max_bond_dimension();
-        if self.qubit_at_site == self.home
-            || max_bond > RESTORE_MAX_BOND
-            || max_bond.saturating_mul(4) > self.truncation.max_bond
-        {
-            return Ok(false);
-        }
-        let home = self.home.clone();
-        self.reorder(&home)?;
-        Ok(true)
+        self.restore_home()
     }
 
     /// Apply a gate (qubit indices, not sites).
@@ -191,16 +182,7 @@ impl Mps {
 
     /// Swap the contents of sites `i` and `i + 1` (a routing SWAP; the permutation follows).
     pub fn swap_sites(&mut self, i: usize, centre_right: bool) -> Result<()> {
-        self.two_site_update(i, &SWAP, centre_right)?;
-        self.exchange_sites(i);
-        self.stats.swaps += 1;
-        Ok(())
-    }
-
-    fn exchange_sites(&mut self, i: usize) {
-        self.qubit_at_site.swap(i, i + 1);
-        self.site_of_qubit[self.qubit_at_site[i]] = i;
-        self.site_of_qubit[self.qubit_at_site[i + 1]] = i + 1;
+        self.swap(i, centre_right)
     }
 
     /// Apply `g` (site order) to sites `i, i+1` with an SVD split and truncation; the
@@ -261,17 +243,7 @@ impl Mps {
     /// Permute the chain so that site `s` holds qubit `order[s]`, by adjacent SWAPs (with
     /// the current truncation policy, so this may truncate if χ is tight).
     pub fn reorder(&mut self, order: &[usize]) -> Result<()> {
-        let target = super::SiteOrdering::Custom(order.to_vec()).qubit_at_site(self.n)?;
-        // Bubble each target qubit into place from the left: at most n(n−1)/2 SWAPs, each
-        // next to the previous one, so the centre never travels far.
-        for (s, &qubit) in target.iter().enumerate() {
-            let mut pos = self.site_of_qubit[qubit];
-            while pos > s {
-                self.swap_sites(pos - 1, false)?;
-                pos -= 1;
-            }
-        }
-        Ok(())
+        self.reorder_to(order)
     }
 }
 
@@ -279,20 +251,75 @@ impl Mps {
 /// the gate checks need from either MPS engine (dense [`Mps`], U(1)
 /// [`U1Mps`](super::u1::U1Mps)), so both route identically.
 pub(crate) trait SwapChain {
-    /// The site holding `qubit`.
-    fn site_of(&self, qubit: usize) -> usize;
-    /// The qubit on `site`.
-    fn qubit_at(&self, site: usize) -> usize;
+    /// `(qubit_at_site, site_of_qubit)`: the current layout and its inverse.
+    fn layout(&self) -> (&[usize], &[usize]);
+    /// The same, writable (kept mutually inverse by [`SwapChain::exchange`]).
+    fn layout_mut(&mut self) -> (&mut [usize], &mut [usize]);
+    /// The initial layout (`qubit_at_site`), which [`SwapChain::restore_home`] returns to.
+    fn home_layout(&self) -> &[usize];
     /// The orthogonality centre.
     fn centre_site(&self) -> usize;
     /// The routing policy.
     fn routing_policy(&self) -> super::Routing;
-    /// A routing SWAP of sites `i`, `i + 1` (the permutation follows).
-    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()>;
+    /// The largest bond dimension now, and the truncation's cap χ.
+    fn bond_and_cap(&self) -> (usize, usize);
     /// Apply `g` (site order) to sites `i`, `i + 1`, centre ending right if `centre_right`.
     fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()>;
+    /// The truncation statistics (SWAPs are counted there).
+    fn stats_mut(&mut self) -> &mut super::truncation::TruncationStats;
+
+    /// The site holding `qubit`.
+    fn site_of(&self, qubit: usize) -> usize {
+        self.layout().1[qubit]
+    }
+    /// The qubit on `site`.
+    fn qubit_at(&self, site: usize) -> usize {
+        self.layout().0[site]
+    }
     /// Record that sites `i` and `i + 1` exchanged their qubits.
-    fn exchange(&mut self, i: usize);
+    fn exchange(&mut self, i: usize) {
+        let (qubit_at_site, site_of_qubit) = self.layout_mut();
+        qubit_at_site.swap(i, i + 1);
+        site_of_qubit[qubit_at_site[i]] = i;
+        site_of_qubit[qubit_at_site[i + 1]] = i + 1;
+    }
+    /// A routing SWAP of sites `i`, `i + 1` (the permutation follows).
+    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()> {
+        self.update(i, &SWAP, centre_right)?;
+        self.exchange(i);
+        self.stats_mut().swaps += 1;
+        Ok(())
+    }
+    /// Permute the chain so that site `s` holds qubit `order[s]`, by adjacent SWAPs (with
+    /// the current truncation policy). Each target qubit bubbles into place from the left:
+    /// at most n(n−1)/2 SWAPs, each next to the previous one, so the centre never travels
+    /// far.
+    fn reorder_to(&mut self, order: &[usize]) -> Result<()> {
+        let n = self.layout().0.len();
+        let target = super::SiteOrdering::Custom(order.to_vec()).qubit_at_site(n)?;
+        for (s, &qubit) in target.iter().enumerate() {
+            let mut pos = self.site_of(qubit);
+            while pos > s {
+                self.swap(pos - 1, false)?;
+                pos -= 1;
+            }
+        }
+        Ok(())
+    }
+    /// Go back to the home layout if every bond is at most [`RESTORE_MAX_BOND`] and at
+    /// most a quarter of χ; true if it did.
+    fn restore_home(&mut self) -> Result<bool> {
+        let (max_bond, cap) = self.bond_and_cap();
+        if self.layout().0 == self.home_layout()
+            || max_bond > RESTORE_MAX_BOND
+            || max_bond.saturating_mul(4) > cap
+        {
+            return Ok(false);
+        }
+        let home = self.home_layout().to_vec();
+        self.reorder_to(&home)?;
+        Ok(true)
+    }
 }
 
 /// `qubit` must be a valid index on `n` qubits.
@@ -398,11 +425,14 @@ pub(crate) fn order_layer<C: SwapChain + ?Sized>(
 }
 
 impl SwapChain for Mps {
-    fn site_of(&self, qubit: usize) -> usize {
-        self.site_of_qubit[qubit]
+    fn layout(&self) -> (&[usize], &[usize]) {
+        (&self.qubit_at_site, &self.site_of_qubit)
     }
-    fn qubit_at(&self, site: usize) -> usize {
-        self.qubit_at_site[site]
+    fn layout_mut(&mut self) -> (&mut [usize], &mut [usize]) {
+        (&mut self.qubit_at_site, &mut self.site_of_qubit)
+    }
+    fn home_layout(&self) -> &[usize] {
+        &self.home
     }
     fn centre_site(&self) -> usize {
         self.centre
@@ -410,13 +440,13 @@ impl SwapChain for Mps {
     fn routing_policy(&self) -> super::Routing {
         self.routing
     }
-    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()> {
-        self.swap_sites(i, centre_right)
+    fn bond_and_cap(&self) -> (usize, usize) {
+        (self.max_bond_dimension(), self.truncation.max_bond)
     }
     fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
         self.two_site_update(i, g, centre_right)
     }
-    fn exchange(&mut self, i: usize) {
-        self.exchange_sites(i)
+    fn stats_mut(&mut self) -> &mut super::truncation::TruncationStats {
+        &mut self.stats
     }
 }

@@ -11,10 +11,11 @@ use crate::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use crate::error::{Error, Result};
 use crate::sim::mps::gates::{
     bind_in_layers, check_one_qubit_gate, check_two_qubit_gate, order_layer, route_and_apply,
-    SwapChain, RESTORE_MAX_BOND, SWAP,
+    SwapChain,
 };
 use crate::sim::mps::kernels::is_real4;
-use crate::sim::mps::{MpsConfig, Routing, SiteOrdering, Truncation};
+use crate::sim::mps::truncation::TruncationStats;
+use crate::sim::mps::{MpsConfig, Routing, Truncation};
 
 /// Run `circuit` from `|0…0>` with a resolved config: leading one-qubit gates of each
 /// qubit (before its first two-qubit gate) form the initial product state, the rest runs
@@ -163,29 +164,12 @@ impl U1Mps {
     /// Reorder the chain back to its initial layout while every bond is tiny (the dense
     /// engine's rule, [`crate::sim::mps::Mps::restore_home_if_cheap`]).
     pub fn restore_home_if_cheap(&mut self) -> Result<bool> {
-        let max_bond = self.max_bond_dimension();
-        if self.qubit_at_site == self.home
-            || max_bond > RESTORE_MAX_BOND
-            || max_bond.saturating_mul(4) > self.truncation.max_bond
-        {
-            return Ok(false);
-        }
-        let home = self.home.clone();
-        self.reorder(&home)?;
-        Ok(true)
+        self.restore_home()
     }
 
     /// Permute the chain so that site `s` holds qubit `order[s]` (adjacent SWAPs).
     pub fn reorder(&mut self, order: &[usize]) -> Result<()> {
-        let target = SiteOrdering::Custom(order.to_vec()).qubit_at_site(self.n)?;
-        for (s, &qubit) in target.iter().enumerate() {
-            let mut pos = self.site_of_qubit[qubit];
-            while pos > s {
-                self.swap_sites(pos - 1, false)?;
-                pos -= 1;
-            }
-        }
-        Ok(())
+        self.reorder_to(order)
     }
 
     /// Apply a gate (qubit indices). Gates that change Hamming weight are refused with
@@ -230,16 +214,7 @@ impl U1Mps {
 
     /// Swap the contents of sites `i` and `i + 1` (a routing SWAP).
     pub fn swap_sites(&mut self, i: usize, centre_right: bool) -> Result<()> {
-        self.two_site_update(i, &SWAP, centre_right)?;
-        self.exchange_sites(i);
-        self.stats.swaps += 1;
-        Ok(())
-    }
-
-    fn exchange_sites(&mut self, i: usize) {
-        self.qubit_at_site.swap(i, i + 1);
-        self.site_of_qubit[self.qubit_at_site[i]] = i;
-        self.site_of_qubit[self.qubit_at_site[i + 1]] = i + 1;
+        self.swap(i, centre_right)
     }
 
     /// Apply the weight-preserving `g` (site order) to sites `i, i+1`: blockwise SVDs, one
@@ -319,11 +294,14 @@ pub fn conserves_weight(g: &BoundGate) -> bool {
 }
 
 impl SwapChain for U1Mps {
-    fn site_of(&self, qubit: usize) -> usize {
-        self.site_of_qubit[qubit]
+    fn layout(&self) -> (&[usize], &[usize]) {
+        (&self.qubit_at_site, &self.site_of_qubit)
     }
-    fn qubit_at(&self, site: usize) -> usize {
-        self.qubit_at_site[site]
+    fn layout_mut(&mut self) -> (&mut [usize], &mut [usize]) {
+        (&mut self.qubit_at_site, &mut self.site_of_qubit)
+    }
+    fn home_layout(&self) -> &[usize] {
+        &self.home
     }
     fn centre_site(&self) -> usize {
         self.centre
@@ -331,13 +309,13 @@ impl SwapChain for U1Mps {
     fn routing_policy(&self) -> Routing {
         self.routing
     }
-    fn swap(&mut self, i: usize, centre_right: bool) -> Result<()> {
-        self.swap_sites(i, centre_right)
+    fn bond_and_cap(&self) -> (usize, usize) {
+        (self.max_bond_dimension(), self.truncation.max_bond)
     }
     fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
         self.two_site_update(i, g, centre_right)
     }
-    fn exchange(&mut self, i: usize) {
-        self.exchange_sites(i)
+    fn stats_mut(&mut self) -> &mut TruncationStats {
+        &mut self.stats
     }
 }
