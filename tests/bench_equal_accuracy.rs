@@ -132,23 +132,22 @@ fn cli_runs_each_engine_in_its_own_process_and_reports_peak_memory() {
     assert_eq!(r["repeats"], 2);
     assert!(v["reference_seconds"][0].as_f64().is_some());
 
-    let o = bfly(&["bench", "mps", "--match-accuracy", "--reference", "exact"]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--symmetry both"));
-    let o = bfly(&["bench", "mps", "--symmetry", "both", "--match-accuracy"]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("needs a reference"));
-    let o = bfly(&[
-        "bench",
-        "mps",
-        "--symmetry",
-        "both",
-        "--match-accuracy",
-        "--reference",
-        "exact",
-        "--ladder",
-        "0",
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--ladder"));
+    // Refused before any work, each with a message naming the fix.
+    let both = ["bench", "mps", "--symmetry", "both", "--match-accuracy"];
+    for (args, says) in [
+        (
+            vec!["bench", "mps", "--match-accuracy", "--reference", "exact"],
+            "--symmetry both",
+        ),
+        (both.to_vec(), "needs a reference"),
+        (
+            [&both[..], &["--reference", "exact", "--ladder", "0"]].concat(),
+            "--ladder",
+        ),
+    ] {
+        let o = bfly(&args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }
