@@ -1,0 +1,13 @@
+//! # bfly-core
+//!
+//! The core of butterfly-mps: the circuit IR (gates, parameter slots, validated JSON), the
+//! Butterfly builder and data loaders, bitstrings of any length, the one error type, and
+//! atomic file writes. Every other crate of the workspace builds on it.
+
+pub mod bits;
+pub mod circuit;
+pub mod error;
+pub mod io;
+
+pub use bits::BitString;
+pub use error::{Error, Result};

@@ -1,0 +1,261 @@
+//! Validation of a compiled circuit against its source by exact simulation.
+//!
+//! Both circuits run from `|0…0>`; the report gives the state fidelity up to global phase,
+//! `F = |<ψ_src|ψ_cmp>|²`, and the total variation distance of the measurement
+//! distributions, `TVD = ½ Σ_x |p_src(x) − p_cmp(x)|`. Engines ([`Engine::Auto`] picks):
+//!
+//! | engine | when (automatic choice, in order) | how |
+//! |---|---|---|
+//! | subspace | the source preserves Hamming weight (any n) | source gate by gate; the compiled circuit fused into weight-preserving two-qubit blocks ([`fuse_blocks`]) |
+//! | state vector | otherwise, `n ≤ 24` (also when the compiled circuit does not fuse into weight-preserving blocks, e.g. a wrong compilation) | both circuits gate by gate |
+//! | MPS | otherwise (the same fallback for `n > 24`) | χ = `chi`, cutoff 0, `F` from the MPS overlap; TVD is not computed (only the bound `TVD ≤ √(1−F)`) and discarded weights are reported (0 = exact) |
+//!
+//! ```
+//! use bfly_core::circuit::{loaders::Loader, Butterfly, LayerOrdering};
+//! use bfly_ionq::compile::{compile, CompileOptions, Target};
+//! use bfly_ionq::validate::{compare, ValidateOptions};
+//! let mut c = Loader::UnaryTree.circuit(8).unwrap();
+//! Butterfly::full(8, LayerOrdering::CouplingFirst).unwrap().append_to(&mut c, 0).unwrap();
+//! c.parameters.trainable = (0..12).map(|i| 0.3 * i as f64 - 1.0).collect();
+//! c.parameters.inputs = Loader::UnaryTree.angles(8, &[0.5, -0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0]).unwrap();
+//! let out = compile(&c, &c.parameters, Target::Forte, &CompileOptions::default()).unwrap();
+//! let cmp = compare(&c, &c.parameters, &out.circuit, &out.circuit.parameters,
+//!                   &ValidateOptions::default()).unwrap();
+//! assert!(cmp.fidelity > 1.0 - 1e-12);
+//! assert!(cmp.tvd.unwrap() < 1e-12);
+//! ```
+
+mod fuse;
+
+pub use fuse::fuse_blocks;
+
+use num_complex::Complex64 as C64;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::compile::{compile, CompileOptions, CompileReport, Target};
+use bfly_core::circuit::{Circuit, Parameters};
+use bfly_core::error::{Error, Result};
+use bfly_sim::mps::{run_mps, MpsConfig, Truncation};
+use bfly_sim::{Simulator, StateVector, SubspaceState};
+
+/// Default threshold: state fidelity at least `1 − 1e-10`.
+pub const DEFAULT_MIN_FIDELITY: f64 = 1.0 - 1e-10;
+
+/// Largest `n` the automatic choice sends to the state vector.
+pub const STATEVECTOR_MAX_QUBITS: usize = 24;
+
+/// Which exact engine compares the two circuits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// Subspace if the source preserves weight, else state vector up to 24 qubits, else MPS.
+    #[default]
+    Auto,
+    /// Dense state vector.
+    StateVector,
+    /// Fixed-Hamming-weight subspace (compiled circuit fused into blocks).
+    Subspace,
+    /// MPS with bond cap `chi`, no cutoff.
+    Mps,
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Auto => "auto",
+            Engine::StateVector => "statevector",
+            Engine::Subspace => "subspace",
+            Engine::Mps => "mps",
+        })
+    }
+}
+
+impl FromStr for Engine {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Engine::Auto),
+            "statevector" | "state-vector" | "sv" => Ok(Engine::StateVector),
+            "subspace" => Ok(Engine::Subspace),
+            "mps" => Ok(Engine::Mps),
+            _ => Err(Error::InvalidInput(format!(
+                "unknown validation engine \"{s}\"; use auto, statevector, subspace or mps"
+            ))),
+        }
+    }
+}
+
+/// Validation settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidateOptions {
+    /// Engine (default: automatic).
+    pub engine: Engine,
+    /// MPS bond cap χ (≥ 1).
+    pub chi: usize,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            engine: Engine::Auto,
+            chi: 256,
+        }
+    }
+}
+
+/// The outcome of one comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Engine that ran (`statevector`, `subspace` or `mps`).
+    pub engine: Engine,
+    /// `|<ψ_src|ψ_cmp>|²` (normalised).
+    pub fidelity: f64,
+    /// Total variation distance of the output distributions (`None` for MPS).
+    pub tvd: Option<f64>,
+    /// `√(1 − F)`, an upper bound on the TVD for pure states.
+    pub tvd_bound: f64,
+    /// MPS only: total discarded weight of the (source, compiled) runs; 0 means exact.
+    pub mps_discarded_weight: Option<(f64, f64)>,
+}
+
+/// Compare `compiled` (with `compiled_values`) to `source` (with `source_values`).
+pub fn compare(
+    source: &Circuit,
+    source_values: &Parameters,
+    compiled: &Circuit,
+    compiled_values: &Parameters,
+    options: &ValidateOptions,
+) -> Result<Comparison> {
+    if source.qubits != compiled.qubits {
+        return Err(Error::InvalidInput(format!(
+            "the source has {} qubits but the compiled circuit has {}",
+            source.qubits, compiled.qubits
+        )));
+    }
+    if options.chi == 0 {
+        Truncation::new(0, 0.0)?;
+    }
+    let n = source.qubits;
+    let small = n <= STATEVECTOR_MAX_QUBITS;
+    let engine = match options.engine {
+        Engine::Auto => {
+            let mut s = SubspaceState::new(n);
+            match s.run(source, source_values) {
+                Ok(()) => match compare_subspace(s, compiled, compiled_values) {
+                    // Not fusable (e.g. a wrong compilation): the general engines still
+                    // give a number.
+                    Err(Error::UnfusableBlock { .. }) if small => Engine::StateVector,
+                    Err(Error::UnfusableBlock { .. }) => Engine::Mps,
+                    other => return other,
+                },
+                Err(Error::NotWeightPreserving { .. } | Error::SubspaceTooLarge { .. }) => {
+                    if small {
+                        Engine::StateVector
+                    } else {
+                        Engine::Mps
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        e => e,
+    };
+    match engine {
+        Engine::StateVector => {
+            let mut a = StateVector::new(n)?;
+            a.run(source, source_values)?;
+            let mut b = StateVector::new(n)?;
+            b.run(compiled, compiled_values)?;
+            Ok(dense_comparison(
+                Engine::StateVector,
+                a.amplitudes(),
+                b.amplitudes(),
+            ))
+        }
+        Engine::Subspace => {
+            let mut s = SubspaceState::new(n);
+            s.run(source, source_values)?;
+            compare_subspace(s, compiled, compiled_values)
+        }
+        Engine::Mps | Engine::Auto => {
+            let config = MpsConfig::new(options.chi, 0.0)?;
+            let a = run_mps(source, source_values, &config)?;
+            let b = run_mps(compiled, compiled_values, &config)?;
+            let overlap = a.overlap(&b)?;
+            let fidelity = overlap.norm_sqr() / (a.norm_sq() * b.norm_sq());
+            Ok(Comparison {
+                engine: Engine::Mps,
+                fidelity,
+                tvd: None,
+                tvd_bound: (1.0 - fidelity).max(0.0).sqrt(),
+                mps_discarded_weight: Some((
+                    a.report().total_discarded_weight,
+                    b.report().total_discarded_weight,
+                )),
+            })
+        }
+    }
+}
+
+fn compare_subspace(
+    source: SubspaceState,
+    compiled: &Circuit,
+    values: &Parameters,
+) -> Result<Comparison> {
+    let mut b = SubspaceState::new(compiled.qubits);
+    for g in fuse_blocks(compiled, values)? {
+        b.apply(&g)?;
+    }
+    if source.weight() != b.weight() {
+        return Ok(Comparison {
+            engine: Engine::Subspace,
+            fidelity: 0.0,
+            tvd: Some(1.0),
+            tvd_bound: 1.0,
+            mps_discarded_weight: None,
+        });
+    }
+    Ok(dense_comparison(
+        Engine::Subspace,
+        source.amplitudes(),
+        b.amplitudes(),
+    ))
+}
+
+fn dense_comparison(engine: Engine, a: &[C64], b: &[C64]) -> Comparison {
+    let (mut dot, mut na, mut nb, mut tvd) = (C64::new(0.0, 0.0), 0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        dot += x.conj() * y;
+        na += x.norm_sqr();
+        nb += y.norm_sqr();
+        tvd += (x.norm_sqr() - y.norm_sqr()).abs();
+    }
+    let fidelity = dot.norm_sqr() / (na * nb);
+    Comparison {
+        engine,
+        fidelity,
+        tvd: Some(0.5 * tvd),
+        tvd_bound: (1.0 - fidelity).max(0.0).sqrt(),
+        mps_discarded_weight: None,
+    }
+}
+
+/// Compile `source` for `target` and compare the result with it.
+pub fn validate_compilation(
+    source: &Circuit,
+    values: &Parameters,
+    target: Target,
+    options: &ValidateOptions,
+) -> Result<(CompileReport, Comparison)> {
+    let compiled = compile(source, values, target, &CompileOptions::default())?;
+    let cmp = compare(
+        source,
+        values,
+        &compiled.circuit,
+        &compiled.circuit.parameters,
+        options,
+    )?;
+    Ok((compiled.report, cmp))
+}

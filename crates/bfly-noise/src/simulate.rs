@@ -1,0 +1,608 @@
+//! Noisy simulation of one circuit: exact density matrix, or seeded Monte-Carlo trajectories
+//! on the state vector or the MPS; then readout error, shots and post-selection.
+//!
+//! **Trajectories.** Trajectory `t` draws its Pauli insertions
+//! ([`super::channel::draw_insertions`]) from a ChaCha8 stream seeded with
+//! [`trajectory_seed`]`(seed, t)`, so a run is deterministic for a given seed whatever the
+//! thread count, and the state-vector and MPS engines see identical errors for the same
+//! seed. Trajectories run in parallel (rayon) in fixed-size batches; per-trajectory results
+//! are summed in trajectory order, so even the floating-point sums do not depend on
+//! threading. The same seeds are used for every circuit (common random numbers), so
+//! differences between circuits (parameter shifts) are not swamped by trajectory noise.
+//!
+//! **Shots.** When a full distribution exists (density matrix, state-vector trajectories)
+//! shots are drawn from the (trajectory-averaged) distribution after readout error. On the
+//! MPS, shots are split round-robin over trajectories (trajectory `t` gets
+//! `⌊S/T⌋ + [t < S mod T]` of them), sampled from that trajectory's state and then flipped
+//! by readout error; a trajectory with no shot is not simulated.
+
+use indicatif::ProgressBar;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::channel::{draw_insertions, trajectory_gates, NoisyGate};
+use super::density::{DensityMatrix, MAX_DENSITY_QUBITS};
+use super::model::NoiseModel;
+use super::postselect::{
+    check_weight, postselect_distribution, postselect_histogram, PostSelection,
+};
+use super::readout;
+use bfly_core::bits::BitString;
+use bfly_core::circuit::{BoundGate, Circuit, Gate, Parameters};
+use bfly_core::error::{Error, Result};
+use bfly_exec::{derive_seed, Histogram};
+use bfly_sim::mps::{run_mps, MpsConfig};
+use bfly_sim::{Simulator, StateVector};
+
+/// Largest `n` for which [`NoisyEngine::Auto`] picks the density matrix (`4^10 · 16 B` = 16 MiB).
+pub const AUTO_DENSITY_MAX_QUBITS: usize = 10;
+/// Largest `n` for which [`NoisyEngine::Auto`] picks state-vector trajectories.
+pub const AUTO_STATEVECTOR_MAX_QUBITS: usize = 24;
+/// Bond cap of [`NoisyEngine::Auto`] beyond the state vector.
+pub const AUTO_MPS_CHI: usize = 64;
+
+/// Stream tag of trajectory seeds (keeps them apart from shot seeds).
+const TRAJECTORY_STREAM: u64 = 0x6e6f_6973_795f_7472; // "noisy_tr"
+
+/// The seed of trajectory `t` of a run seeded `seed`.
+pub fn trajectory_seed(seed: u64, t: u64) -> u64 {
+    derive_seed(seed, TRAJECTORY_STREAM, t)
+}
+
+/// Which engine simulates the noise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum NoisyEngine {
+    /// Density matrix for `n ≤ 10`, state-vector trajectories for `n ≤ 24`, MPS
+    /// trajectories (χ = 64, cutoff 1e-12) beyond.
+    #[default]
+    Auto,
+    /// Exact density matrix (`n ≤ 12`).
+    DensityMatrix,
+    /// Monte-Carlo trajectories on the dense state vector.
+    StateVector,
+    /// Monte-Carlo trajectories on the MPS with bond cap `chi` and relative cutoff.
+    Mps {
+        /// Bond cap χ.
+        chi: usize,
+        /// Relative discarded-weight cutoff.
+        cutoff: f64,
+    },
+}
+
+impl NoisyEngine {
+    /// The concrete engine for `n` qubits.
+    pub fn resolve(&self, n: usize) -> NoisyEngine {
+        match self {
+            NoisyEngine::Auto if n <= AUTO_DENSITY_MAX_QUBITS => NoisyEngine::DensityMatrix,
+            NoisyEngine::Auto if n <= AUTO_STATEVECTOR_MAX_QUBITS => NoisyEngine::StateVector,
+            NoisyEngine::Auto => NoisyEngine::Mps {
+                chi: AUTO_MPS_CHI,
+                cutoff: 1e-12,
+            },
+            other => *other,
+        }
+    }
+}
+
+impl std::fmt::Display for NoisyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoisyEngine::Auto => write!(f, "auto"),
+            NoisyEngine::DensityMatrix => write!(f, "density-matrix"),
+            NoisyEngine::StateVector => write!(f, "statevector-trajectories"),
+            NoisyEngine::Mps { chi, cutoff } => {
+                write!(f, "mps-trajectories (χ = {chi}, cutoff {cutoff:e})")
+            }
+        }
+    }
+}
+
+/// Everything that configures a noisy simulation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoisyConfig {
+    /// Gate and readout error rates.
+    pub model: NoiseModel,
+    /// Engine.
+    #[serde(default)]
+    pub engine: NoisyEngine,
+    /// Monte-Carlo trajectories (ignored by the density matrix; 1 is used when the model
+    /// has no gate error).
+    pub trajectories: usize,
+    /// Seed of the trajectories.
+    pub seed: u64,
+    /// Keep only outcomes of this Hamming weight (and report the kept fraction).
+    #[serde(default)]
+    pub postselect_weight: Option<usize>,
+    /// How many times the 2-qubit channel follows an RBS gate. 1 applies noise per IR gate
+    /// as given; 2 counts an RBS as the two native two-qubit gates it compiles to (two MS
+    /// on Aria, two ZZ on Forte; SCIENCE.md §6), for use before the circuits are compiled.
+    #[serde(default = "one")]
+    pub rbs_two_qubit_gates: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl NoisyConfig {
+    /// `model` with the automatic engine, 1000 trajectories, seed 0, no post-selection,
+    /// noise per IR gate.
+    pub fn new(model: NoiseModel) -> Self {
+        NoisyConfig {
+            model,
+            engine: NoisyEngine::Auto,
+            trajectories: 1000,
+            seed: 0,
+            postselect_weight: None,
+            rbs_two_qubit_gates: 1,
+        }
+    }
+
+    /// Check the settings (rates, trajectory count, RBS weighting).
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        if self.trajectories == 0 {
+            return Err(Error::NoisySimulation(
+                "0 trajectories; give at least 1 (hundreds for a stable average)".into(),
+            ));
+        }
+        if self.rbs_two_qubit_gates == 0 {
+            return Err(Error::NoisySimulation(
+                "rbs_two_qubit_gates = 0 would make RBS gates noiseless; use 1 (per IR gate) or 2 (two native gates per RBS)".into(),
+            ));
+        }
+        if let NoisyEngine::Mps { chi, cutoff } = self.engine {
+            MpsConfig::new(chi, cutoff)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a noisy run returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoisyOutcome {
+    /// Number of qubits.
+    pub n_qubits: usize,
+    /// The engine that ran (resolved from `auto`).
+    pub engine: NoisyEngine,
+    /// Trajectories averaged (0 for the density matrix).
+    pub trajectories: usize,
+    /// The exact (density matrix) or trajectory-averaged distribution over the `2^n` basis
+    /// states after readout error (index bit `q` = qubit `q`); `None` on the MPS.
+    pub distribution: Option<Vec<f64>>,
+    /// `P(read 1)` per qubit after readout error: exact / trajectory average, or the shot
+    /// estimate when sampled.
+    pub marginals: Vec<f64>,
+    /// The shots, when sampled (after readout error, before post-selection).
+    pub histogram: Option<Histogram>,
+    /// Post-selection result, when a weight was requested.
+    pub postselection: Option<PostSelection>,
+    /// Smallest MPS truncation fidelity estimate over trajectories (MPS only).
+    pub mps_min_fidelity_estimate: Option<f64>,
+}
+
+/// The circuit's gates with their error rates (errors name the op index).
+pub fn noisy_gates(
+    circuit: &Circuit,
+    values: &Parameters,
+    config: &NoisyConfig,
+) -> Result<Vec<NoisyGate>> {
+    circuit
+        .ops
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let gate = g.bind(i, values)?;
+            let arity = gate.qubits().len();
+            Ok(NoisyGate {
+                gate,
+                error: config.model.gate_error(arity),
+                repeats: if matches!(g, Gate::Rbs { .. }) {
+                    config.rbs_two_qubit_gates
+                } else {
+                    1
+                },
+            })
+        })
+        .collect()
+}
+
+/// `P(q_i = 1)` from a distribution over `2^n` states.
+pub fn marginals_of_distribution(p: &[f64]) -> Vec<f64> {
+    let n = p.len().trailing_zeros() as usize;
+    let mut m = vec![0.0; n];
+    for (i, &pi) in p.iter().enumerate() {
+        let mut bits = i;
+        while bits != 0 {
+            m[bits.trailing_zeros() as usize] += pi;
+            bits &= bits - 1;
+        }
+    }
+    m
+}
+
+/// Draw `shots` basis-state indices from `p` with a seeded ChaCha8 stream.
+fn sample_distribution(p: &[f64], shots: usize, seed: u64) -> Vec<usize> {
+    let mut acc = 0.0;
+    let cumulative: Vec<f64> = p
+        .iter()
+        .map(|x| {
+            acc += x;
+            acc
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..shots)
+        .map(|_| {
+            let u = rng.random::<f64>() * acc;
+            cumulative
+                .partition_point(|&c| c <= u)
+                .min(cumulative.len() - 1)
+        })
+        .collect()
+}
+
+/// The exact density matrix after the noisy circuit (no readout error).
+pub fn run_density_matrix(n: usize, gates: &[NoisyGate]) -> Result<DensityMatrix> {
+    let mut rho = DensityMatrix::new(n)?;
+    for g in gates {
+        rho.apply_gate(&g.gate)?;
+        let qubits = g.gate.qubits();
+        for _ in 0..g.repeats {
+            rho.depolarize(&qubits, g.error)?;
+        }
+    }
+    Ok(rho)
+}
+
+/// The gate sequence (with Pauli insertions) of trajectory `t`.
+pub fn trajectory_circuit(gates: &[NoisyGate], seed: u64, t: u64) -> Vec<BoundGate> {
+    let mut rng = ChaCha8Rng::seed_from_u64(trajectory_seed(seed, t));
+    let insertions = draw_insertions(gates, &mut rng);
+    trajectory_gates(gates, &insertions)
+}
+
+/// The state vector of trajectory `t`.
+pub fn statevector_trajectory(
+    n: usize,
+    gates: &[NoisyGate],
+    seed: u64,
+    t: u64,
+) -> Result<StateVector> {
+    let mut sv = StateVector::new(n)?;
+    for g in trajectory_circuit(gates, seed, t) {
+        sv.apply(&g)?;
+    }
+    Ok(sv)
+}
+
+/// Bound gates as a circuit of explicit unitaries (what the MPS scheduler runs).
+fn unitary_circuit(n: usize, gates: &[BoundGate]) -> Result<Circuit> {
+    let mut c = Circuit::new(n);
+    for g in gates {
+        c.push(match *g {
+            BoundGate::One { qubit, matrix } => Gate::Unitary1 { qubit, matrix },
+            BoundGate::Two { qubits, matrix } => Gate::Unitary2 { qubits, matrix },
+        })?;
+    }
+    Ok(c)
+}
+
+/// The MPS of trajectory `t`.
+pub fn mps_trajectory(
+    n: usize,
+    gates: &[NoisyGate],
+    seed: u64,
+    t: u64,
+    config: &MpsConfig,
+) -> Result<bfly_sim::Mps> {
+    let circuit = unitary_circuit(n, &trajectory_circuit(gates, seed, t))?;
+    run_mps(&circuit, &Parameters::default(), config)
+}
+
+/// Trajectories run per parallel batch for `n` qubits (fixed per `n`, never per thread
+/// count, so the summation order is fixed).
+fn batch_size(n: usize) -> usize {
+    ((1usize << 22) >> n.min(22)).clamp(1, 64)
+}
+
+/// Simulate `circuit` with `values` under `config`; `shots = Some((S, seed))` samples `S`
+/// shots with that seed. `progress` (if given) advances once per trajectory.
+///
+/// ```
+/// use bfly_core::circuit::{loaders::Loader, ButterflyWorkload};
+/// use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig};
+/// let c = ButterflyWorkload::full(4, Loader::UnaryTree, 1).build().unwrap();
+/// let mut config = NoisyConfig::new("aria-1".parse::<NoiseModel>().unwrap());
+/// config.postselect_weight = Some(1);
+/// let out = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap(); // density matrix
+/// let ps = out.postselection.unwrap();
+/// assert!(ps.kept_fraction > 0.9 && ps.kept_fraction < 1.0);
+/// assert!((ps.marginals.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+/// ```
+pub fn simulate_noisy(
+    circuit: &Circuit,
+    values: &Parameters,
+    config: &NoisyConfig,
+    shots: Option<(usize, u64)>,
+    progress: Option<&ProgressBar>,
+) -> Result<NoisyOutcome> {
+    config.validate()?;
+    let n = circuit.qubits;
+    if let Some(k) = config.postselect_weight {
+        check_weight(k, n)?;
+    }
+    let gates = noisy_gates(circuit, values, config)?;
+    let engine = config.engine.resolve(n);
+    let trajectories = if config.model.gates_are_ideal() {
+        1
+    } else {
+        config.trajectories
+    };
+    let readout_error = config.model.readout;
+    match engine {
+        NoisyEngine::DensityMatrix => {
+            if n > MAX_DENSITY_QUBITS {
+                return Err(Error::NoisySimulation(format!(
+                    "the density-matrix engine takes at most {MAX_DENSITY_QUBITS} qubits, the circuit has {n}; use --engine statevector or mps"
+                )));
+            }
+            let rho = run_density_matrix(n, &gates)?;
+            let mut p = rho.probabilities();
+            readout::apply_to_distribution(&readout_error, &mut p);
+            Ok(from_distribution(n, engine, 0, p, config, shots))
+        }
+        NoisyEngine::StateVector => {
+            // Trajectories without any Pauli error (most of them at hardware rates) all
+            // give the ideal state: it is simulated once and reused.
+            let mut ideal_sv = StateVector::new(n)?;
+            for g in &gates {
+                ideal_sv.apply(&g.gate)?;
+            }
+            let ideal: Vec<f64> = ideal_sv.amplitudes().iter().map(|a| a.norm_sqr()).collect();
+            drop(ideal_sv);
+            let batch = batch_size(n);
+            let mut acc = vec![0.0; 1usize << n];
+            let mut t0 = 0;
+            while t0 < trajectories {
+                let t1 = (t0 + batch).min(trajectories);
+                let dists: Vec<Option<Vec<f64>>> = (t0..t1)
+                    .into_par_iter()
+                    .map(|t| {
+                        let seq = trajectory_circuit(&gates, config.seed, t as u64);
+                        let out = if seq.len() == gates.len() {
+                            None
+                        } else {
+                            let mut sv = StateVector::new(n)?;
+                            for g in &seq {
+                                sv.apply(g)?;
+                            }
+                            Some(sv.amplitudes().iter().map(|a| a.norm_sqr()).collect())
+                        };
+                        if let Some(pb) = progress {
+                            pb.inc(1);
+                        }
+                        Ok(out)
+                    })
+                    .collect::<Result<_>>()?;
+                for d in &dists {
+                    let d = d.as_ref().unwrap_or(&ideal);
+                    acc.iter_mut().zip(d).for_each(|(a, x)| *a += x);
+                }
+                t0 = t1;
+            }
+            let scale = 1.0 / trajectories as f64;
+            acc.iter_mut().for_each(|a| *a *= scale);
+            readout::apply_to_distribution(&readout_error, &mut acc);
+            Ok(from_distribution(
+                n,
+                engine,
+                trajectories,
+                acc,
+                config,
+                shots,
+            ))
+        }
+        NoisyEngine::Mps { chi, cutoff } => {
+            let mps_config = MpsConfig::new(chi, cutoff)?;
+            run_mps_trajectories(
+                n,
+                &gates,
+                engine,
+                trajectories,
+                &mps_config,
+                config,
+                shots,
+                progress,
+            )
+        }
+        NoisyEngine::Auto => unreachable!("resolved above"),
+    }
+}
+
+/// Outcome from an (already readout-corrupted) distribution.
+fn from_distribution(
+    n: usize,
+    engine: NoisyEngine,
+    trajectories: usize,
+    p: Vec<f64>,
+    config: &NoisyConfig,
+    shots: Option<(usize, u64)>,
+) -> NoisyOutcome {
+    let (marginals, histogram, postselection) = match shots {
+        None => (
+            marginals_of_distribution(&p),
+            None,
+            config
+                .postselect_weight
+                .map(|k| postselect_distribution(&p, k)),
+        ),
+        Some((s, seed)) => {
+            let samples: Vec<BitString> = sample_distribution(&p, s, seed)
+                .into_iter()
+                .map(|i| BitString::from_index(n, i as u64))
+                .collect();
+            let h = Histogram::from_samples(&samples);
+            let ps = config
+                .postselect_weight
+                .map(|k| postselect_histogram(&h, n, k));
+            (h.marginals(n), Some(h), ps)
+        }
+    };
+    NoisyOutcome {
+        n_qubits: n,
+        engine,
+        trajectories,
+        distribution: Some(p),
+        marginals,
+        histogram,
+        postselection,
+        mps_min_fidelity_estimate: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_mps_trajectories(
+    n: usize,
+    gates: &[NoisyGate],
+    engine: NoisyEngine,
+    trajectories: usize,
+    mps_config: &MpsConfig,
+    config: &NoisyConfig,
+    shots: Option<(usize, u64)>,
+    progress: Option<&ProgressBar>,
+) -> Result<NoisyOutcome> {
+    let readout_error = config.model.readout;
+    let shots_of = |t: usize| -> usize {
+        match shots {
+            None => 0,
+            Some((s, _)) => s / trajectories + usize::from(t < s % trajectories),
+        }
+    };
+    // Exact mode with post-selection: P(weight = k) and P(q_i = 1, weight = k) per
+    // trajectory from the MPS (readout error included), averaged like the marginals.
+    let exact_weight = match shots {
+        None => config.postselect_weight,
+        Some(_) => None,
+    };
+    struct PerTrajectory {
+        marginals: Vec<f64>,
+        samples: Vec<BitString>,
+        weight: Option<(f64, Vec<f64>)>,
+        fidelity: f64,
+    }
+    let batch = 16;
+    // Trajectories without any Pauli error (most of them at hardware rates) share one MPS.
+    let plain: Vec<BoundGate> = gates.iter().map(|g| g.gate).collect();
+    let ideal_mps = run_mps(
+        &unitary_circuit(n, &plain)?,
+        &Parameters::default(),
+        mps_config,
+    )?;
+    let mut results: Vec<PerTrajectory> = Vec::with_capacity(trajectories);
+    let mut t0 = 0;
+    while t0 < trajectories {
+        let t1 = (t0 + batch).min(trajectories);
+        let part: Vec<PerTrajectory> = (t0..t1)
+            .into_par_iter()
+            .map(|t| {
+                let s = shots_of(t);
+                if shots.is_some() && s == 0 {
+                    if let Some(pb) = progress {
+                        pb.inc(1);
+                    }
+                    return Ok(PerTrajectory {
+                        marginals: vec![0.0; n],
+                        samples: Vec::new(),
+                        weight: None,
+                        fidelity: 1.0,
+                    });
+                }
+                let seq = trajectory_circuit(gates, config.seed, t as u64);
+                let own;
+                let mps = if seq.len() == gates.len() {
+                    &ideal_mps
+                } else {
+                    own = run_mps(
+                        &unitary_circuit(n, &seq)?,
+                        &Parameters::default(),
+                        mps_config,
+                    )?;
+                    &own
+                };
+                let mut samples = Vec::new();
+                if let Some((_, seed)) = shots {
+                    let shot_seed = derive_seed(seed, t as u64, 0);
+                    samples = mps.sample_shots(s, shot_seed);
+                    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, t as u64, 1));
+                    for b in &mut samples {
+                        readout::apply_to_shot(&readout_error, b, &mut rng);
+                    }
+                }
+                let weight = match exact_weight {
+                    Some(k) => Some(super::weight::weight_resolved(mps, &readout_error, k)?),
+                    None => None,
+                };
+                if let Some(pb) = progress {
+                    pb.inc(1);
+                }
+                Ok(PerTrajectory {
+                    marginals: mps.marginal_probabilities(),
+                    samples,
+                    weight,
+                    fidelity: mps.report().fidelity_estimate,
+                })
+            })
+            .collect::<Result<_>>()?;
+        results.extend(part);
+        t0 = t1;
+    }
+    let min_fidelity = results
+        .iter()
+        .map(|r| r.fidelity)
+        .fold(f64::INFINITY, f64::min);
+    let (marginals, histogram, postselection) = match shots {
+        None => {
+            let mut m = vec![0.0; n];
+            for r in &results {
+                m.iter_mut().zip(&r.marginals).for_each(|(a, x)| *a += x);
+            }
+            let scale = 1.0 / trajectories as f64;
+            m.iter_mut().for_each(|a| *a *= scale);
+            let ps = config.postselect_weight.map(|k| {
+                let mut kept = 0.0;
+                let mut joint = vec![0.0; n];
+                for r in &results {
+                    let (w, j) = r.weight.as_ref().expect("computed in exact mode");
+                    kept += w;
+                    joint.iter_mut().zip(j).for_each(|(a, x)| *a += x);
+                }
+                joint.iter_mut().for_each(|a| *a *= scale);
+                super::postselect::finish(k, kept * scale, joint, None)
+            });
+            (readout::apply_to_marginals(&readout_error, &m), None, ps)
+        }
+        Some(_) => {
+            let samples: Vec<BitString> = results.into_iter().flat_map(|r| r.samples).collect();
+            let h = Histogram::from_samples(&samples);
+            let ps = config
+                .postselect_weight
+                .map(|k| postselect_histogram(&h, n, k));
+            (h.marginals(n), Some(h), ps)
+        }
+    };
+    Ok(NoisyOutcome {
+        n_qubits: n,
+        engine,
+        trajectories,
+        distribution: None,
+        marginals,
+        histogram,
+        postselection,
+        mps_min_fidelity_estimate: Some(min_fidelity),
+    })
+}

@@ -1,0 +1,22 @@
+//! Studies built on the crate: the clinical imputation study (downstream AUC of imputed
+//! ICU data, classical imputers against hybrid Butterfly imputers).
+//!
+//! - [`metrics`]: AUC, RMSE, mean ± std, Welch's t-test.
+//! - [`logistic`]: L2 logistic regression (the downstream model).
+//! - [`imputation`]: the study driver and its report ([`run_study`], [`StudyReport`]).
+//! - [`plot`]: the SVG figure.
+//! - [`hardware`]: the hardware-faithful rows (the 16-qubit hybrid's last layer trained
+//!   exactly, with shots, under forte-1 noise, and through the IonQ emulator's API).
+
+pub mod hardware;
+pub mod imputation;
+pub mod logistic;
+/// The study metrics live with the models (`bfly_train::metrics`).
+pub use bfly_train::metrics;
+pub mod plot;
+
+pub use imputation::{
+    load_study_data, run_study, ClassicalMethod, Comparison, MethodResult, StudyConfig, StudyData,
+    StudyEvent, StudyReport, DEFAULT_TARGET,
+};
+pub use plot::auc_plot_svg;

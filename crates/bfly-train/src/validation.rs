@@ -1,0 +1,94 @@
+//! Validation of a trained model's compiled circuits on random inputs: the model-level
+//! wrapper around [`bfly_ionq::validate::validate_compilation`].
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use bfly_core::circuit::Parameters;
+use bfly_core::error::{Error, Result};
+use bfly_ionq::compile::{CompileReport, Target};
+use bfly_ionq::validate::{validate_compilation, Comparison, ValidateOptions};
+
+use crate::HybridModel;
+
+/// One random input of a model validation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputResult {
+    /// The features fed to the model.
+    pub features: Vec<f64>,
+    /// The comparison of compiled and source circuits for this input.
+    pub comparison: Comparison,
+}
+
+/// The validation of a trained model's circuits on random inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelValidation {
+    /// Target gate set.
+    pub target: Target,
+    /// Qubits of the model.
+    pub qubits: usize,
+    /// Compile statistics for the first input (every input has the same gate structure
+    /// unless an angle hits a folding branch such as a multiple of π).
+    pub report: CompileReport,
+    /// One entry per input.
+    pub inputs: Vec<InputResult>,
+    /// Smallest fidelity over the inputs.
+    pub min_fidelity: f64,
+    /// Largest TVD over the inputs (`None` if an MPS run has none).
+    pub max_tvd: Option<f64>,
+}
+
+/// Compile the circuit of `model` for `inputs` random feature vectors (standard normal,
+/// seeded) and compare each compiled circuit with its source. `on_input` is called after
+/// each input (for progress bars).
+pub fn validate_model(
+    model: &HybridModel,
+    target: Target,
+    inputs: usize,
+    seed: u64,
+    options: &ValidateOptions,
+    mut on_input: impl FnMut(usize),
+) -> Result<ModelValidation> {
+    if inputs == 0 {
+        return Err(Error::InvalidInput("--inputs must be at least 1".into()));
+    }
+    let circuit = model.circuit()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut results = Vec::with_capacity(inputs);
+    let mut report = None;
+    for i in 0..inputs {
+        let features: Vec<f64> = (0..model.n_features())
+            .map(|_| {
+                let u1: f64 = 1.0 - rng.random::<f64>();
+                let u2: f64 = rng.random();
+                (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+            })
+            .collect();
+        let u = model.encode(&features)?.u;
+        let values = Parameters::new(model.theta.clone(), model.loader.angles(model.qubits, &u)?);
+        let (r, comparison) = validate_compilation(&circuit, &values, target, options)?;
+        report.get_or_insert(r);
+        results.push(InputResult {
+            features,
+            comparison,
+        });
+        on_input(i);
+    }
+    let min_fidelity = results
+        .iter()
+        .map(|r| r.comparison.fidelity)
+        .fold(f64::INFINITY, f64::min);
+    let max_tvd = results
+        .iter()
+        .map(|r| r.comparison.tvd)
+        .try_fold(0.0f64, |acc, t| t.map(|t| acc.max(t)));
+    Ok(ModelValidation {
+        target,
+        qubits: model.qubits,
+        report: report.expect("at least one input"),
+        inputs: results,
+        min_fidelity,
+        max_tvd,
+    })
+}
