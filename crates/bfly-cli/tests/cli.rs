@@ -324,6 +324,7 @@ fn mps_flags_are_validated() {
 }
 
 #[test]
+#[ignore = "slow tier: scripts/test_all.sh runs it (cargo test --release -- --include-ignored)"]
 fn full_demo_runs_the_study_and_the_ionq_stage() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();

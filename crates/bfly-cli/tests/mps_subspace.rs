@@ -88,6 +88,7 @@ fn mps_equals_subspace_on_128_qubit_butterfly_hw2() {
 }
 
 #[test]
+#[ignore = "slow tier: scripts/test_all.sh runs it (cargo test --release -- --include-ignored)"]
 fn mps_equals_subspace_on_128_qubit_butterfly_hw3() {
     check(3, 31);
 }

@@ -140,6 +140,7 @@ fn csv_and_json_schema() {
 /// Kill the whole sweep (driver and its worker) mid-run, cut a record in half as a kill
 /// during a write would, and resume.
 #[test]
+#[ignore = "slow tier: scripts/test_all.sh runs it (cargo test --release -- --include-ignored)"]
 fn killed_sweep_resumes() {
     let dir = tempfile::tempdir().unwrap();
     // Cheap points first, then angle input on 32 qubits at χ = 64 and 128 (seconds each),
@@ -374,6 +375,7 @@ fn accuracy_sweep_writes_every_plot() {
 }
 
 #[test]
+#[ignore = "slow tier: scripts/test_all.sh runs it (cargo test --release -- --include-ignored)"]
 fn scaling_finds_the_largest_n_and_honours_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let spec = ScalingSpec {

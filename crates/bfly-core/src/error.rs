@@ -7,6 +7,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in `butterfly_mps`, as data a caller can match on.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant's message names its fields
 pub enum Error {
     /// An operation names a qubit that the circuit does not have.
     #[error("op #{op} ({gate}): qubit {qubit} is out of range; the circuit has {n_qubits} qubits (valid: 0..={max})", max = .n_qubits.saturating_sub(1))]

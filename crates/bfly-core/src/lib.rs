@@ -4,6 +4,8 @@
 //! Butterfly builder and data loaders, bitstrings of any length, the one error type, and
 //! atomic file writes. Every other crate of the workspace builds on it.
 
+#![warn(missing_docs)]
+
 pub mod bits;
 pub mod circuit;
 pub mod error;

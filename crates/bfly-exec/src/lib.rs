@@ -32,6 +32,8 @@
 //! assert!((exact[0].marginals.iter().sum::<f64>() - 1.0).abs() < 1e-12);
 //! ```
 
+#![warn(missing_docs)]
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

@@ -138,6 +138,7 @@ impl JobRunner for IdealRunner {
 
 /// A fault the emulator injects into the next requests (one request each).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(missing_docs)] // the variant docs name each field
 pub enum Fault {
     /// Answer 429 Too Many Requests with `Retry-After: retry_after_secs`.
     TooManyRequests { retry_after_secs: u64 },

@@ -143,6 +143,7 @@ impl Gateset {
 /// A native gate, exactly as IonQ's JSON spells it (phases and angles in turns).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "gate", rename_all = "lowercase", deny_unknown_fields)]
+#[allow(missing_docs)] // the variant docs name each field
 pub enum NativeGate {
     /// `GPi(φ)`.
     Gpi { target: usize, phase: f64 },

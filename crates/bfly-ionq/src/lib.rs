@@ -17,6 +17,8 @@
 //! compiler from RBS circuits to native gates lives elsewhere and plugs in through
 //! [`executor::IonqExecutor::with_prepare`].
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "client")]
 pub mod client;
 pub mod compile;

@@ -29,6 +29,8 @@
 //! assert!(kept > 0.8 && kept < 1.0);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod channel;
 pub mod compare;
 pub mod density;

@@ -20,6 +20,8 @@
 //! assert!((total - 2.0).abs() < 1e-12); // weight 2: marginals sum to k
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod fidelity;
 pub mod linalg;
 pub mod mps;

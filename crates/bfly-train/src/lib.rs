@@ -51,6 +51,8 @@
 //! assert!(trainer.executor_counts().circuits > 0);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod cost;
 pub mod data;

@@ -29,6 +29,8 @@
 //! assert!((state.marginals().iter().sum::<f64>() - 2.0).abs() < 1e-12);
 //! ```
 
+#![warn(missing_docs)]
+
 pub use bfly_core::{bits, circuit, error, io, BitString, Error, Result};
 pub use bfly_exec as exec;
 pub use bfly_ionq as ionq;

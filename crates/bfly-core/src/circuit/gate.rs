@@ -27,6 +27,7 @@ const I: C64 = C64::new(0.0, 1.0);
 /// `{"gate":"rbs","qubits":[0,4],"theta":0.3}` or `{"gate":"ry","qubit":2,"theta":{"input":2}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "gate", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(missing_docs)] // the variant docs name each field
 pub enum Gate {
     /// Reconfigurable beam splitter, a Hamming-weight-preserving Givens rotation.
     Rbs { qubits: [usize; 2], theta: Param },
@@ -74,6 +75,7 @@ pub const GATE_NAMES: &[&str] = &[
 
 /// A gate with every parameter resolved to a number: what simulators consume.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(missing_docs)] // the variant docs name each field
 pub enum BoundGate {
     /// Single-qubit unitary on `qubit`.
     One { qubit: usize, matrix: Mat2 },

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 /// JSON: a plain number (`0.3`), `{"trainable": 5}` or `{"input": 2}`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[allow(missing_docs)] // the variant docs name each field
 pub enum Param {
     /// A constant.
     Fixed(f64),

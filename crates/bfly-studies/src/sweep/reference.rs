@@ -26,6 +26,7 @@ use bfly_sim::{simulate, Backend, Simulator, StateVector};
 pub const MAX_EXACT_MPS_BOND: usize = 1024;
 
 /// An exact state to measure truncated runs against.
+#[allow(missing_docs)] // fields: the state and a one-line description of how it was made
 pub enum ExactReference {
     /// An untruncated MPS, checked against the subspace simulator.
     Mps {

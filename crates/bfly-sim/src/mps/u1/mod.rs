@@ -25,7 +25,7 @@
 //!
 //! # When it pays (measured)
 //! 128-qubit full Butterfly, cutoff 0, at **equal accuracy of marginals**
-//! ([`bfly_studies::bench::equal_accuracy`], `bfly bench mps --symmetry both --match-accuracy`,
+//! (`bfly_studies::bench::equal_accuracy`, `bfly bench mps --symmetry both --match-accuracy`,
 //! one run on the idle 2-core machine, each run in its own process). hw3 input, exact
 //! reference: 5.1× faster at χ = 256 (no truncation, bonds 130) and 4.3× at χ = 64
 //! (identical truncation), with lower peak RSS (40 vs 80 MiB; blocks are `f64` while the
