@@ -4,7 +4,7 @@
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::compile::qasm::to_qasm;
 use butterfly_mps::compile::{compile, CompileOptions, Target, TrailingZ};
-use butterfly_mps::{Error, Result};
+use butterfly_mps::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -38,13 +38,7 @@ pub fn run(args: Args) -> Result<()> {
     let target: Target = args.target.parse()?;
     let circuit = Circuit::load(&args.circuit)?;
     let values = match &args.params {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            serde_json::from_str::<Parameters>(&text).map_err(|source| Error::Json {
-                context: path.display().to_string(),
-                source,
-            })?
-        }
+        Some(path) => Parameters::load(path)?,
         None => circuit.parameters.clone(),
     };
     let options = CompileOptions {

@@ -3,7 +3,7 @@
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::noise::compare::{ideal_reference, NoiseComparison};
 use butterfly_mps::noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyEngine, ReadoutError};
-use butterfly_mps::{Error, Result};
+use butterfly_mps::Result;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -99,13 +99,7 @@ pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
     let circuit = Circuit::load(&args.circuit)?;
     let values = match &args.params {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            serde_json::from_str::<Parameters>(&text).map_err(|source| Error::Json {
-                context: path.display().to_string(),
-                source,
-            })?
-        }
+        Some(path) => Parameters::load(path)?,
         None => circuit.parameters.clone(),
     };
     let model = model(&args)?;

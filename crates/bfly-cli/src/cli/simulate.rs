@@ -100,13 +100,7 @@ pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
     let circuit = Circuit::load(&args.circuit)?;
     let values = match &args.params {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            serde_json::from_str::<Parameters>(&text).map_err(|source| Error::Json {
-                context: path.display().to_string(),
-                source,
-            })?
-        }
+        Some(path) => Parameters::load(path)?,
         None => circuit.parameters.clone(),
     };
     let load_time = t0.elapsed().as_secs_f64();

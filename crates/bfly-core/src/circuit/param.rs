@@ -56,6 +56,17 @@ impl Parameters {
         Parameters { trainable, inputs }
     }
 
+    /// Read slot values from a JSON file `{"trainable": [...], "inputs": [...]}` (either
+    /// list may be left out). Errors name the file.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text).map_err(|source| Error::Json {
+            context: path.display().to_string(),
+            source,
+        })
+    }
+
     /// The number a parameter stands for; errors name the op and the slot.
     pub fn resolve(&self, param: &Param, op: usize, gate: &str) -> Result<f64> {
         let (kind, slot, values) = match *param {
