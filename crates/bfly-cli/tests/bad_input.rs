@@ -2,7 +2,7 @@
 
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{Butterfly, Circuit, Gate, LayerOrdering, Param, Parameters};
-use butterfly_mps::sim::{simulate, Backend, StateVector};
+use butterfly_mps::sim::{simulate, Engine, StateVector};
 use butterfly_mps::Error;
 
 fn err_json(json: &str) -> Error {
@@ -76,7 +76,7 @@ fn non_finite_angles_are_rejected() {
     })
     .unwrap();
     let e = simulate(
-        Backend::StateVector,
+        &Engine::StateVector,
         &c,
         &Parameters::new(vec![f64::NAN], vec![]),
     )
@@ -197,7 +197,7 @@ fn subspace_refuses_weight_changing_gates_naming_the_op() {
     })
     .unwrap();
     let values = Parameters::new(vec![], Loader::UnaryTree.angles(4, &[0.5; 4]).unwrap());
-    let e = simulate(Backend::Subspace, &c, &values).unwrap_err();
+    let e = simulate(&Engine::Subspace, &c, &values).unwrap_err();
     assert!(matches!(e, Error::NotWeightPreserving { op: 4, .. }));
     assert_eq!(
         e.to_string(),
@@ -211,7 +211,7 @@ fn subspace_refuses_huge_dimensions() {
     for q in 0..6 {
         c.push(Gate::X { qubit: q }).unwrap();
     }
-    let e = simulate(Backend::Subspace, &c, &Parameters::default()).unwrap_err();
+    let e = simulate(&Engine::Subspace, &c, &Parameters::default()).unwrap_err();
     assert!(
         e.to_string().contains("weight-5 subspace of 200 qubits"),
         "{e}"
@@ -246,7 +246,7 @@ fn missing_parameter_slot_names_op_and_slot() {
         .unwrap()
         .circuit();
     let e = simulate(
-        Backend::StateVector,
+        &Engine::StateVector,
         &c,
         &Parameters::new(vec![0.1; 3], vec![]),
     )

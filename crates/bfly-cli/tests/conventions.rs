@@ -6,7 +6,7 @@ mod common;
 use approx::assert_abs_diff_eq;
 use butterfly_mps::circuit::gate::{gpi2_matrix, gpi_matrix, ms_matrix, rbs_matrix, zz_matrix};
 use butterfly_mps::circuit::{Butterfly, Circuit, Gate, LayerOrdering, Mat4, Param, Parameters};
-use butterfly_mps::sim::{simulate, Backend, Simulator, StateVector};
+use butterfly_mps::sim::{simulate, Engine, Simulator, StateVector};
 use butterfly_mps::BitString;
 use num_complex::Complex64 as C64;
 use std::f64::consts::PI;
@@ -64,7 +64,7 @@ fn rbs_on_unary_basis_rotates_a_towards_b() {
         theta: theta.into(),
     })
     .unwrap();
-    let s = simulate(Backend::StateVector, &c, &Parameters::default()).unwrap();
+    let s = simulate(&Engine::StateVector, &c, &Parameters::default()).unwrap();
     let amp = |q: usize| {
         s.amplitude(&BitString::from_ones(3, &[q]).unwrap())
             .unwrap()
@@ -98,7 +98,7 @@ fn two_qubit_matrices_index_the_first_listed_qubit_as_high_bit() {
             qubits: [control, target],
         })
         .unwrap();
-        let s = simulate(Backend::StateVector, &c, &Parameters::default()).unwrap();
+        let s = simulate(&Engine::StateVector, &c, &Parameters::default()).unwrap();
         let expect = BitString::from_ones(3, &[control, target]).unwrap();
         assert_abs_diff_eq!(s.probability(&expect).unwrap(), 1.0, epsilon = 1e-15);
     }

@@ -6,7 +6,7 @@ mod common;
 use butterfly_mps::circuit::loaders::{random_unit_vector, Loader};
 use butterfly_mps::circuit::{Butterfly, Circuit, LayerOrdering, Parameters};
 use butterfly_mps::sim::unary::UnaryMap;
-use butterfly_mps::sim::{simulate, Backend, Simulator, StateVector, SubspaceState};
+use butterfly_mps::sim::{simulate, Engine, Simulator, StateVector, SubspaceState};
 use butterfly_mps::BitString;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,8 +37,8 @@ fn parallel_state_vector_kernels_match_sequential_ones() {
     for g in &small.ops {
         big.push(g.clone()).unwrap();
     }
-    let a = simulate(Backend::StateVector, &small, &Parameters::default()).unwrap();
-    let b = simulate(Backend::StateVector, &big, &Parameters::default()).unwrap();
+    let a = simulate(&Engine::StateVector, &small, &Parameters::default()).unwrap();
+    let b = simulate(&Engine::StateVector, &big, &Parameters::default()).unwrap();
     for i in 0..1u64 << 12 {
         let bs = BitString::from_index(12, i);
         let mut bb = BitString::zeros(16);
@@ -63,7 +63,7 @@ fn subspace_equals_state_vector_on_random_weight_preserving_circuits() {
     for n in 2..=14 {
         for k in 1..=3usize.min(n) {
             let c = common::random_weight_preserving_circuit(n, k, 60, &mut rng);
-            let sv = simulate(Backend::StateVector, &c, &Parameters::default()).unwrap();
+            let sv = simulate(&Engine::StateVector, &c, &Parameters::default()).unwrap();
             let sub = SubspaceState::new(n);
             let mut sub = sub;
             sub.run(&c, &Parameters::default()).unwrap();
@@ -95,8 +95,8 @@ fn unary_fast_path_equals_subspace_and_state_vector() {
             let mut c = Loader::UnaryTree.circuit(n).unwrap();
             b.append_to(&mut c, 0).unwrap();
             let values = Parameters::new(angles.clone(), Loader::UnaryTree.angles(n, &x).unwrap());
-            let sv = simulate(Backend::StateVector, &c, &values).unwrap();
-            let sub = simulate(Backend::Subspace, &c, &values).unwrap();
+            let sv = simulate(&Engine::StateVector, &c, &values).unwrap();
+            let sub = simulate(&Engine::Subspace, &c, &values).unwrap();
             let w = UnaryMap::from_circuit(&b.circuit(), &Parameters::new(angles, vec![])).unwrap();
             let y = w.apply(&x).unwrap();
             for i in 0..n {
@@ -124,7 +124,7 @@ fn subspace_runs_128_qubit_hw3_butterfly_and_conserves_weight() {
     let c = butterfly_mps::circuit::ButterflyWorkload::full(128, Loader::HammingWeight(3), 5)
         .build()
         .unwrap();
-    let s = simulate(Backend::Subspace, &c, &c.parameters).unwrap();
+    let s = simulate(&Engine::Subspace, &c, &c.parameters).unwrap();
     assert!((s.norm_squared() - 1.0).abs() < 1e-12);
     assert!((s.marginals().iter().sum::<f64>() - 3.0).abs() < 1e-10);
     assert_eq!(
@@ -141,8 +141,8 @@ fn sampling_is_seeded_and_follows_the_distribution() {
     let c = butterfly_mps::circuit::ButterflyWorkload::full(8, Loader::Angle, 3)
         .build()
         .unwrap();
-    for backend in [Backend::StateVector] {
-        let s = simulate(backend, &c, &c.parameters).unwrap();
+    for backend in [Engine::StateVector] {
+        let s = simulate(&backend, &c, &c.parameters).unwrap();
         let a = s.sample(20_000, 42);
         assert_eq!(a, s.sample(20_000, 42));
         assert_ne!(a, s.sample(20_000, 43));
@@ -162,7 +162,7 @@ fn sampling_is_seeded_and_follows_the_distribution() {
     let c = butterfly_mps::circuit::ButterflyWorkload::full(8, Loader::HammingWeight(2), 3)
         .build()
         .unwrap();
-    let s = simulate(Backend::Subspace, &c, &c.parameters).unwrap();
+    let s = simulate(&Engine::Subspace, &c, &c.parameters).unwrap();
     let samples = s.sample(20_000, 1);
     let m = s.marginals();
     for q in 0..8 {

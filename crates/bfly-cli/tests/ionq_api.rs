@@ -12,7 +12,7 @@ use butterfly_mps::ionq::executor::{bind_fixed, IonqExecutor};
 use butterfly_mps::ionq::format::{
     ApiVersion, IonqInput, IonqOps, JobSpec, JobStatus, NativeGate, NoiseRequest, QisGate,
 };
-use butterfly_mps::sim::{simulate, Backend};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::train::executor::{CircuitRun, Executor, ShotPlan};
 use butterfly_mps::Error;
 
@@ -76,7 +76,7 @@ fn native_circuit() -> Circuit {
 }
 
 fn exact_probabilities(c: &Circuit) -> Vec<f64> {
-    let state = simulate(Backend::StateVector, c, &c.parameters).unwrap();
+    let state = simulate(&Engine::StateVector, c, &c.parameters).unwrap();
     (0..1u64 << c.qubits)
         .map(|i| {
             state
@@ -447,7 +447,7 @@ fn executor_over_emulator_gives_exact_and_sampled_marginals() {
         .collect();
     let exact: Vec<Vec<f64>> = values
         .iter()
-        .map(|v| simulate(Backend::StateVector, &c, v).unwrap().marginals())
+        .map(|v| simulate(&Engine::StateVector, &c, v).unwrap().marginals())
         .collect();
 
     let sim = IonqExecutor::new(client(&emu, ApiVersion::V0_4), "simulator");

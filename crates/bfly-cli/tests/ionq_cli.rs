@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use butterfly_mps::bits::BitString;
 use butterfly_mps::circuit::Circuit;
-use butterfly_mps::sim::{simulate, Backend};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 
 const NATIVE: &str = r#"{"qubits": 3, "ops": [
   {"gate": "gpi", "qubit": 0, "phase": 0.0},
@@ -87,7 +87,7 @@ fn submit_wait_results_and_export_through_the_cli() {
     );
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ir = Circuit::from_json(NATIVE).unwrap();
-    let state = simulate(Backend::StateVector, &ir, &ir.parameters).unwrap();
+    let state = simulate(&Engine::StateVector, &ir, &ir.parameters).unwrap();
     for i in 0..8u64 {
         let exact = state.probability(&BitString::from_index(3, i)).unwrap();
         let got = p.get(i.to_string()).and_then(|v| v.as_f64()).unwrap_or(0.0);

@@ -7,7 +7,7 @@ use butterfly_mps::circuit::{Circuit, Gate, Param, Parameters};
 use butterfly_mps::ionq::format::{
     ApiVersion, IonqInput, IonqOps, JobSpec, NativeGate, NoiseRequest, Probabilities, QisGate,
 };
-use butterfly_mps::sim::{simulate, Backend};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::Error;
 use serde_json::{json, Value};
 
@@ -182,7 +182,7 @@ fn result_keys_are_decimal_indices_with_qubit_0_least_significant() {
         phase: fixed(0.0),
     })
     .unwrap();
-    let state = simulate(Backend::StateVector, &c, &Parameters::default()).unwrap();
+    let state = simulate(&Engine::StateVector, &c, &Parameters::default()).unwrap();
     let one = BitString::from_index(3, 1);
     assert!((state.probability(&one).unwrap() - 1.0).abs() < 1e-12);
     assert_eq!(one.to_string(), "100");
@@ -339,9 +339,9 @@ fn negative_ms_angles_fold_exactly_and_out_of_range_phases_wrap() {
     };
     assert!((wrapped - 0.3).abs() < 1e-12);
     // Same state, amplitude by amplitude (no global phase introduced).
-    let a = simulate(Backend::StateVector, &c, &Parameters::default()).unwrap();
+    let a = simulate(&Engine::StateVector, &c, &Parameters::default()).unwrap();
     let b = simulate(
-        Backend::StateVector,
+        &Engine::StateVector,
         &input.to_circuit().unwrap(),
         &Parameters::default(),
     )
@@ -488,7 +488,7 @@ fn qis_gates_have_their_textbook_action() {
             .unwrap()
             .to_circuit()
             .unwrap();
-        simulate(Backend::StateVector, &c, &Parameters::default())
+        simulate(&Engine::StateVector, &c, &Parameters::default())
             .unwrap()
             .marginals()
     };

@@ -2,17 +2,17 @@
 
 use butterfly_mps::circuit::loaders::{blocks, random_unit_vector, Loader};
 use butterfly_mps::circuit::Parameters;
-use butterfly_mps::sim::{simulate, Backend};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::BitString;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Max |amplitude(e_i) - x_i| over the unary basis, via the exact subspace simulator.
-fn unary_error(loader: Loader, x: &[f64], backend: Backend) -> f64 {
+fn unary_error(loader: Loader, x: &[f64], backend: Engine) -> f64 {
     let n = x.len();
     let c = loader.circuit(n).unwrap();
     let values = Parameters::new(vec![], loader.angles(n, x).unwrap());
-    let s = simulate(backend, &c, &values).unwrap();
+    let s = simulate(&backend, &c, &values).unwrap();
     let mut worst: f64 = 0.0;
     for (i, xi) in x.iter().enumerate() {
         let a = s
@@ -30,7 +30,7 @@ fn tree_loader_reproduces_random_unit_vectors_up_to_256_qubits() {
         let n = 1usize << d;
         for _ in 0..5 {
             let x = random_unit_vector(n, &mut rng);
-            let err = unary_error(Loader::UnaryTree, &x, Backend::Subspace);
+            let err = unary_error(Loader::UnaryTree, &x, Engine::Subspace);
             assert!(err < 1e-12, "n={n}: error {err:e}");
         }
         let c = Loader::UnaryTree.circuit(n).unwrap();
@@ -43,7 +43,7 @@ fn diagonal_loader_reproduces_random_unit_vectors_for_every_n() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for n in 2..=256 {
         let x = random_unit_vector(n, &mut rng);
-        let err = unary_error(Loader::UnaryDiagonal, &x, Backend::Subspace);
+        let err = unary_error(Loader::UnaryDiagonal, &x, Engine::Subspace);
         assert!(err < 1e-12, "n={n}: error {err:e}");
     }
 }
@@ -60,7 +60,7 @@ fn loaders_keep_signs_and_zeros() {
     ];
     for x in cases {
         for loader in [Loader::UnaryTree, Loader::UnaryDiagonal] {
-            for backend in [Backend::Subspace, Backend::StateVector] {
+            for backend in [Engine::Subspace, Engine::StateVector] {
                 let err = unary_error(loader, &x, backend);
                 assert!(err < 1e-14, "{loader} {backend} {x:?}: {err:e}");
             }
@@ -76,8 +76,8 @@ fn hamming_weight_loader_prepares_the_product_of_block_states() {
         let data = loader.random_data(n, &mut rng);
         let c = loader.circuit(n).unwrap();
         let values = Parameters::new(vec![], loader.angles(n, &data).unwrap());
-        let sv = simulate(Backend::StateVector, &c, &values).unwrap();
-        let sub = simulate(Backend::Subspace, &c, &values).unwrap();
+        let sv = simulate(&Engine::StateVector, &c, &values).unwrap();
+        let sub = simulate(&Engine::Subspace, &c, &values).unwrap();
         let bl = blocks(n, k);
         // Expected amplitude of picking qubit i_b in block b: Π_b x_{i_b}.
         let mut picks = vec![0usize; k];
@@ -116,7 +116,7 @@ fn angle_loader_gives_sin_squared_marginals() {
     let x = [0.1, 0.5, 1.0, 2.0, 3.0, 3.1];
     let c = Loader::Angle.circuit(n).unwrap();
     let values = Parameters::new(vec![], Loader::Angle.angles(n, &x).unwrap());
-    let s = simulate(Backend::StateVector, &c, &values).unwrap();
+    let s = simulate(&Engine::StateVector, &c, &values).unwrap();
     for (p, t) in s.marginals().iter().zip(x) {
         assert!((p - (t / 2.0f64).sin().powi(2)).abs() < 1e-14);
     }

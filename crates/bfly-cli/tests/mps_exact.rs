@@ -4,7 +4,7 @@
 mod mps_common;
 
 use butterfly_mps::sim::mps::{Routing, SiteOrdering};
-use butterfly_mps::sim::{run_mps, simulate, Backend, MpsConfig, Simulator, Truncation};
+use butterfly_mps::sim::{run_mps, simulate, Engine, MpsConfig, Simulator, Truncation};
 use mps_common::{max_amplitude_error, max_diff, random_circuit, rng};
 use rand::seq::SliceRandom;
 
@@ -24,7 +24,7 @@ fn untruncated_mps_equals_state_vector_on_random_circuits() {
     for n in 2..=12 {
         for seed in 0..3u64 {
             let c = random_circuit(n, 16 + 6 * n, 1000 * n as u64 + seed);
-            let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+            let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
             for ordering in orderings(n, seed) {
                 for routing in [
                     Routing::MoveHigher,
@@ -37,7 +37,7 @@ fn untruncated_mps_equals_state_vector_on_random_circuits() {
                         routing,
                     };
                     let mps = run_mps(&c, &c.parameters, &config).unwrap();
-                    let err = max_amplitude_error(&mps, sv.as_ref());
+                    let err = max_amplitude_error(&mps, &sv);
                     assert!(
                         err <= 1e-10,
                         "n={n} seed={seed} {ordering:?} {routing:?}: max amplitude error {err:e}"
@@ -60,7 +60,7 @@ fn untruncated_mps_equals_state_vector_on_random_circuits() {
 fn untruncated_mps_equals_state_vector_at_16_qubits() {
     let n = 16;
     let c = random_circuit(n, 120, 77);
-    let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     for ordering in orderings(n, 5) {
         let config = MpsConfig {
             truncation: Truncation::exact(),
@@ -68,7 +68,7 @@ fn untruncated_mps_equals_state_vector_at_16_qubits() {
             ..Default::default()
         };
         let mps = run_mps(&c, &c.parameters, &config).unwrap();
-        let err = max_amplitude_error(&mps, sv.as_ref());
+        let err = max_amplitude_error(&mps, &sv);
         assert!(err <= 1e-10, "{ordering:?}: max amplitude error {err:e}");
         assert!(max_diff(&mps.marginals(), &sv.marginals()) <= 1e-10);
     }
@@ -86,7 +86,7 @@ fn the_real_fast_path_matches_the_state_vector() {
         .unwrap();
     c.parameters.inputs = (0..n).map(|i| 0.3 + 0.17 * i as f64).collect();
     c.parameters.trainable = (0..32).map(|i| 0.9 - 0.11 * i as f64).collect();
-    let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     let mps = run_mps(
         &c,
         &c.parameters,
@@ -97,7 +97,7 @@ fn the_real_fast_path_matches_the_state_vector() {
     )
     .unwrap();
     assert!(mps.is_real());
-    assert!(max_amplitude_error(&mps, sv.as_ref()) <= 1e-10);
+    assert!(max_amplitude_error(&mps, &sv) <= 1e-10);
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod mps_common;
 
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{Butterfly, LayerOrdering};
-use butterfly_mps::sim::{run_mps, simulate, Backend, MpsConfig, Truncation};
+use butterfly_mps::sim::{run_mps, simulate, Engine, MpsConfig, Simulator, Truncation};
 use butterfly_mps::BitString;
 use mps_common::{rng, to_dense};
 use num_complex::Complex64 as C64;
@@ -39,7 +39,7 @@ fn fidelity_estimate_tracks_true_fidelity() {
     c.parameters.trainable = (0..slot)
         .map(|_| r.random::<f64>() * std::f64::consts::TAU)
         .collect();
-    let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     let exact: Vec<C64> = (0..1u64 << n)
         .map(|i| sv.amplitude(&BitString::from_index(n, i)).unwrap())
         .collect();

@@ -7,7 +7,7 @@ mod mps_common;
 use butterfly_mps::circuit::gate::{rbs_matrix, ry_matrix};
 use butterfly_mps::circuit::{BoundGate, Circuit, Gate, Param};
 use butterfly_mps::sim::mps::{Routing, SiteOrdering, FILE_VERSION};
-use butterfly_mps::sim::{run_mps, simulate, Backend, Mps, MpsConfig, Simulator, Truncation};
+use butterfly_mps::sim::{run_mps, simulate, Engine, Mps, MpsConfig, Simulator, Truncation};
 use butterfly_mps::{BitString, Error};
 use mps_common::{max_diff, random_circuit, rng};
 use num_complex::Complex64 as C64;
@@ -33,7 +33,7 @@ fn amplitudes(mps: &Mps) -> Vec<C64> {
 fn observables_match_the_state_vector() {
     let n = 10;
     let c = random_circuit(n, 60, 4242);
-    let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     let amps: Vec<C64> = (0..1u64 << n)
         .map(|i| sv.amplitude(&BitString::from_index(n, i)).unwrap())
         .collect();
@@ -139,13 +139,13 @@ fn overlap_matches_the_state_vector_even_across_layouts() {
     let c1 = random_circuit(n, 40, 1);
     let c2 = random_circuit(n, 40, 2);
     let a1: Vec<C64> = {
-        let sv = simulate(Backend::StateVector, &c1, &c1.parameters).unwrap();
+        let sv = simulate(&Engine::StateVector, &c1, &c1.parameters).unwrap();
         (0..1u64 << n)
             .map(|i| sv.amplitude(&BitString::from_index(n, i)).unwrap())
             .collect()
     };
     let a2: Vec<C64> = {
-        let sv = simulate(Backend::StateVector, &c2, &c2.parameters).unwrap();
+        let sv = simulate(&Engine::StateVector, &c2, &c2.parameters).unwrap();
         (0..1u64 << n)
             .map(|i| sv.amplitude(&BitString::from_index(n, i)).unwrap())
             .collect()

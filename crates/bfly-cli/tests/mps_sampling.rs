@@ -5,7 +5,7 @@ mod mps_common;
 
 use butterfly_mps::circuit::{Circuit, Gate, Param};
 use butterfly_mps::sim::mps::SiteOrdering;
-use butterfly_mps::sim::{run_mps, simulate, Backend, MpsConfig, Simulator, Truncation};
+use butterfly_mps::sim::{run_mps, simulate, Engine, MpsConfig, Simulator, Truncation};
 use butterfly_mps::BitString;
 use mps_common::random_circuit;
 
@@ -13,7 +13,7 @@ use mps_common::random_circuit;
 fn samples_follow_the_exact_distribution() {
     let n = 12;
     let c = random_circuit(n, 60, 314);
-    let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     let probs: Vec<f64> = (0..1u64 << n)
         .map(|i| sv.probability(&BitString::from_index(n, i)).unwrap())
         .collect();

@@ -5,7 +5,7 @@ mod mps_common;
 
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{Butterfly, LayerOrdering, Parameters};
-use butterfly_mps::sim::{run_mps, simulate, Backend, MpsConfig, Simulator, Truncation};
+use butterfly_mps::sim::{run_mps, simulate, Engine, MpsConfig, Simulator, Truncation};
 use butterfly_mps::BitString;
 use mps_common::{max_diff, rng};
 use rand::Rng;
@@ -24,7 +24,7 @@ fn check(k: usize, seed: u64) {
             .map(|_| r.random::<f64>() * std::f64::consts::TAU)
             .collect(),
     };
-    let exact = simulate(Backend::Subspace, &c, &values).unwrap();
+    let exact = simulate(&Engine::Subspace, &c, &values).unwrap();
     // Weight-k states on 128 qubits have Schmidt rank ≤ Σ_j min(C(l, j), C(n−l, k−j)),
     // at most 66 (k = 2) and 130 (k = 3): χ = 256 never truncates.
     let config = MpsConfig {

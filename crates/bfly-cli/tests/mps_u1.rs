@@ -9,7 +9,7 @@ use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{BoundGate, ButterflyWorkload, Circuit, Gate, Param};
 use butterfly_mps::sim::mps::u1::{fixed_input_weight, run_mps_u1, U1Mps};
 use butterfly_mps::sim::mps::Routing;
-use butterfly_mps::sim::{run_mps, simulate, Backend, MpsConfig, Simulator, Truncation};
+use butterfly_mps::sim::{run_mps, simulate, Engine, MpsConfig, Simulator, Truncation};
 use butterfly_mps::{BitString, Error};
 use num_complex::Complex64 as C64;
 use rand::Rng;
@@ -45,7 +45,7 @@ fn untruncated_matches_state_vector_and_dense_for_every_input_and_routing() {
         Loader::Angle,
     ] {
         let circuit = ButterflyWorkload::full(n, loader, 7).build().unwrap();
-        let exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
+        let exact = simulate(&Engine::StateVector, &circuit, &circuit.parameters).unwrap();
         let exact_amps: Vec<C64> = (0..1u64 << n)
             .map(|i| exact.amplitude(&BitString::from_index(n, i)).unwrap())
             .collect();
@@ -84,7 +84,7 @@ fn untruncated_16_qubit_marginals_match_state_vector() {
     let n = 16;
     for loader in [Loader::HammingWeight(3), Loader::Angle] {
         let circuit = ButterflyWorkload::full(n, loader, 3).build().unwrap();
-        let exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
+        let exact = simulate(&Engine::StateVector, &circuit, &circuit.parameters).unwrap();
         let u1 = run_mps_u1(
             &circuit,
             &circuit.parameters,
@@ -137,7 +137,7 @@ fn complex_weight_preserving_gates_match_state_vector() {
 fn hamming_weight_128_qubits_matches_subspace_simulator() {
     for (loader, seed) in [(Loader::HammingWeight(2), 1), (Loader::HammingWeight(3), 2)] {
         let circuit = ButterflyWorkload::full(128, loader, seed).build().unwrap();
-        let exact = simulate(Backend::Subspace, &circuit, &circuit.parameters).unwrap();
+        let exact = simulate(&Engine::Subspace, &circuit, &circuit.parameters).unwrap();
         let u1 = run_mps_u1(
             &circuit,
             &circuit.parameters,
@@ -175,7 +175,7 @@ fn conversions_dense_to_u1_and_back_and_from_amplitudes() {
     // Weight 3: only charges 0..=3 survive the compression.
     assert!(u1.bond_sectors().iter().flatten().all(|&(q, _)| q <= 3));
     // From a subspace simulator's amplitudes (a weight-3 state).
-    let sub = simulate(Backend::Subspace, &c, &c.parameters).unwrap();
+    let sub = simulate(&Engine::Subspace, &c, &c.parameters).unwrap();
     let terms = sub.explicit_amplitudes().unwrap();
     let from_terms = U1Mps::from_amplitudes(n, &terms, &MpsConfig::default()).unwrap();
     assert!(max_vec_diff(&vector(&from_terms), &exact) < 1e-10);
@@ -209,7 +209,7 @@ fn sampling_matches_exact_distribution_chi_squared() {
         &exact_config(Routing::MoveHigher),
     )
     .unwrap();
-    let exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
+    let exact = simulate(&Engine::StateVector, &circuit, &circuit.parameters).unwrap();
     let shots = 20_000;
     let samples = u1.sample(shots, 9);
     assert_eq!(
@@ -262,7 +262,7 @@ fn real_storage_switches_to_complex_at_the_first_complex_gate() {
         .unwrap();
     let config = exact_config(Routing::MoveHigher);
     let mut u1 = run_mps_u1(&circuit, &circuit.parameters, &config).unwrap();
-    let mut exact = simulate(Backend::StateVector, &circuit, &circuit.parameters).unwrap();
+    let mut exact = simulate(&Engine::StateVector, &circuit, &circuit.parameters).unwrap();
     assert!(u1.is_real());
     let real_bytes = u1.tensor_bytes();
     let dir = tempfile::tempdir().unwrap();

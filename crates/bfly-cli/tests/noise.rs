@@ -18,7 +18,7 @@ use butterfly_mps::noise::{
     NoisyExecutor, ReadoutError,
 };
 use butterfly_mps::sim::mps::MpsConfig;
-use butterfly_mps::sim::{simulate, Backend, Simulator};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::train::executor::{CircuitRun, Executor, ShotPlan};
 use butterfly_mps::{BitString, Error};
 use num_complex::Complex64 as C64;
@@ -142,7 +142,7 @@ fn noiseless_density_matrix_equals_the_pure_state_projector() {
     let config = NoisyConfig::new(NoiseModel::ideal());
     let gates = noisy_gates(&c, &c.parameters, &config).unwrap();
     let rho = run_density_matrix(n, &gates).unwrap();
-    let sv = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let sv = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     let amps: Vec<C64> = (0..1u64 << n)
         .map(|i| sv.amplitude(&BitString::from_index(n, i)).unwrap())
         .collect();
@@ -191,7 +191,7 @@ fn trajectory_average_converges_to_the_density_matrix() {
     }
     // The noise is visible: the noisy distribution is far from the ideal one compared to
     // the trajectory error.
-    let ideal = simulate(Backend::StateVector, &c, &c.parameters).unwrap();
+    let ideal = simulate(&Engine::StateVector, &c, &c.parameters).unwrap();
     let ideal_p: Vec<f64> = (0..1u64 << n)
         .map(|i| ideal.probability(&BitString::from_index(n, i)).unwrap())
         .collect();

@@ -206,6 +206,8 @@ fn true_fidelity_is_one_when_chi_covers_the_exact_bond() {
         (Loader::HammingWeight(2), 16, 16),
         (Loader::HammingWeight(3), 16, 32),
         (Loader::Angle, 8, 16),
+        // Beyond the state vector (n > 24): the untruncated MPS reference, cached.
+        (Loader::HammingWeight(2), 32, 32),
     ] {
         let spec = PointSpec::full(family, n, chi, 3);
         assert!(spec.exact_bond_bound() <= chi);
@@ -215,8 +217,13 @@ fn true_fidelity_is_one_when_chi_covers_the_exact_bond() {
         assert!(r.max_bond.unwrap() <= spec.exact_bond_bound());
         assert!(r.total_discarded_weight.unwrap() < 1e-12);
     }
-    // The reference was cached once per circuit and is reused.
-    assert!(dir.path().join("hw2-n16-L4-s3.mps").exists());
+    // Up to 24 qubits the reference is the state vector (recomputed, not cached); beyond,
+    // the MPS reference is cached once per circuit and reused.
+    assert!(!dir.path().join("hw2-n16-L4-s3.mps").exists());
+    assert!(dir.path().join("hw2-n32-L5-s3.mps").exists());
+    let spec = PointSpec::full(Loader::HammingWeight(2), 32, 8, 3);
+    let r = run_point(&spec, dir.path()).unwrap();
+    assert!(r.reference.unwrap().contains("subspace"));
 }
 
 /// On 16 qubits, `Π(1 − ε)` tracks `|<exact|mps>|²`: within half the true infidelity

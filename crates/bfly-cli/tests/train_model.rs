@@ -1,11 +1,12 @@
 //! The hybrid model's file format, predictions through executors, settings validation.
 
 use butterfly_mps::circuit::{loaders::Loader, LayerOrdering};
+use butterfly_mps::sim::Engine;
 use butterfly_mps::train::executor::{MpsExecutor, ShotPlan, StateVectorExecutor, UnaryExecutor};
 use butterfly_mps::train::model::MODEL_FORMAT_VERSION;
 use butterfly_mps::train::teacher::{teacher_dataset, TeacherSpec};
 use butterfly_mps::train::{
-    BackendSpec, GradientMethod, HybridModel, ModelSpec, RunControl, Task, TrainConfig, Trainer,
+    GradientMethod, HybridModel, ModelSpec, RunControl, Task, TrainConfig, Trainer,
 };
 use butterfly_mps::Error;
 
@@ -183,7 +184,7 @@ fn impossible_settings_are_refused_with_actionable_errors() {
         assert!(err.contains(expect), "expected \"{expect}\" in: {err}");
     };
     check(&|c| c.shots = Some(100), "take no shots");
-    check(&|c| c.backend = BackendSpec::StateVector, "unary adjoint");
+    check(&|c| c.backend = Engine::StateVector, "unary adjoint");
     check(
         &|c| {
             c.gradient = GradientMethod::ParallelShift;
@@ -205,7 +206,7 @@ fn impossible_settings_are_refused_with_actionable_errors() {
     check(
         &|c| {
             c.gradient = GradientMethod::Shift;
-            c.backend = BackendSpec::Mps {
+            c.backend = Engine::Mps {
                 chi: 0,
                 cutoff: 0.0,
             };

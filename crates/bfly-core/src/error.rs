@@ -245,6 +245,13 @@ pub enum Error {
         failed: usize,
         total: usize,
     },
+    /// A validation whose MPS runs truncated: its fidelity compares two approximations and
+    /// certifies nothing.
+    #[error("validation is not exact: the MPS runs discarded weight {source_discarded_weight:.3e} (source) and {compiled_discarded_weight:.3e} (compiled); raise the MPS bond cap χ until both are 0, or validate on fewer qubits")]
+    ValidationInexact {
+        source_discarded_weight: f64,
+        compiled_discarded_weight: f64,
+    },
     // --- sweeps and plots (src/sweep, src/plot.rs) ---
     /// A sweep specification that cannot run (empty axis, layer count out of range, …).
     #[error("sweep: {0}")]

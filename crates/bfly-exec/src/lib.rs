@@ -42,10 +42,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bfly_core::bits::BitString;
-use bfly_core::circuit::{BoundGate, Circuit, Parameters};
-use bfly_core::error::{Error, Result};
+use bfly_core::circuit::{Circuit, Parameters};
+use bfly_core::error::Result;
 use bfly_sim::mps::{run_mps, MpsConfig};
-use bfly_sim::{simulate, Backend, Simulator};
+use bfly_sim::{simulate, simulate_with_layout, ChainLayout, Engine, Simulator};
 
 /// One circuit to run: a (shared) circuit structure and the slot values for this run.
 #[derive(Clone, Debug)]
@@ -292,101 +292,10 @@ fn from_simulator(state: &dyn Simulator, shots: Option<(usize, u64)>) -> RunResu
 pub struct UnaryExecutor;
 
 impl UnaryExecutor {
-    /// The weight-1 amplitudes `y` (entry `i` = amplitude of "only qubit `i` is 1").
+    /// The weight-1 amplitudes `y` (entry `i` = amplitude of "only qubit `i` is 1"); see
+    /// [`bfly_sim::unary::weight_one_amplitudes`].
     pub fn amplitudes(circuit: &Circuit, values: &Parameters) -> Result<Vec<f64>> {
-        let n = circuit.qubits;
-        let mut y: Option<Vec<f64>> = None;
-        let unsupported = |op: usize, why: &str| Error::InvalidOp {
-            op,
-            message: format!(
-                "the unary executor {why}; use the statevector or mps backend for this circuit"
-            ),
-        };
-        for (op, g) in circuit.ops.iter().enumerate() {
-            let bound = g.bind(op, values)?;
-            let real = |z: num_complex::Complex64| -> Result<f64> {
-                if z.im.abs() > 1e-12 {
-                    Err(unsupported(
-                        op,
-                        "needs gates that are real on the weight-1 subspace",
-                    ))
-                } else {
-                    Ok(z.re)
-                }
-            };
-            match (&mut y, bound) {
-                (None, BoundGate::One { qubit, matrix }) => {
-                    if matrix[0][1].norm() > 1e-12 || matrix[1][0].norm() > 1e-12 {
-                        // Off-diagonal: must be an X-like flip from |0…0> to e_qubit.
-                        let amp = real(matrix[1][0])?;
-                        if matrix[0][0].norm() > 1e-12 || (amp.abs() - 1.0).abs() > 1e-12 {
-                            return Err(unsupported(
-                                op,
-                                "can only prepare one basis state |e_q> from |0…0> (an X gate)",
-                            ));
-                        }
-                        let mut v = vec![0.0; n];
-                        v[qubit] = amp;
-                        y = Some(v);
-                    }
-                    // Diagonal gates on |0…0> only add a global phase: ignored if real.
-                    else {
-                        real(matrix[0][0])?;
-                    }
-                }
-                (None, BoundGate::Two { matrix, .. }) => {
-                    if !bound.preserves_hamming_weight() {
-                        return Err(unsupported(op, "met a gate that changes Hamming weight"));
-                    }
-                    real(matrix[0][0])?;
-                }
-                (Some(v), BoundGate::One { qubit, matrix }) => {
-                    if !bound.preserves_hamming_weight() {
-                        return Err(Error::NotWeightPreserving {
-                            op,
-                            gate: format!("{} on qubit {qubit}", g.name()),
-                        });
-                    }
-                    let (d0, d1) = (real(matrix[0][0])?, real(matrix[1][1])?);
-                    for (i, a) in v.iter_mut().enumerate() {
-                        *a *= if i == qubit { d1 } else { d0 };
-                    }
-                }
-                (
-                    Some(v),
-                    BoundGate::Two {
-                        qubits: [a, b],
-                        matrix,
-                    },
-                ) => {
-                    if !bound.preserves_hamming_weight() {
-                        return Err(Error::NotWeightPreserving {
-                            op,
-                            gate: format!("{} on qubits [{a}, {b}]", g.name()),
-                        });
-                    }
-                    // e_a = |q_a=1 q_b=0> is index 2, e_b is index 1.
-                    let (maa, mab) = (real(matrix[2][2])?, real(matrix[2][1])?);
-                    let (mba, mbb) = (real(matrix[1][2])?, real(matrix[1][1])?);
-                    let d00 = real(matrix[0][0])?;
-                    if (d00 - 1.0).abs() > 1e-12 {
-                        for (i, x) in v.iter_mut().enumerate() {
-                            if i != a && i != b {
-                                *x *= d00;
-                            }
-                        }
-                    }
-                    let (xa, xb) = (v[a], v[b]);
-                    v[a] = maa * xa + mab * xb;
-                    v[b] = mba * xa + mbb * xb;
-                }
-            }
-        }
-        y.ok_or_else(|| {
-            Error::InvalidInput(
-                "the unary executor needs a circuit that prepares a weight-1 state (an X gate then weight-preserving gates); this one never leaves |0…0>".into(),
-            )
-        })
+        bfly_sim::unary::weight_one_amplitudes(circuit, values)
     }
 
     fn run_one(run: &CircuitRun<'_>, shots: Option<(usize, u64)>) -> Result<RunResult> {
@@ -451,8 +360,8 @@ impl Executor for StateVectorExecutor {
 
     fn execute(&self, batch: &[CircuitRun<'_>], plan: &ShotPlan) -> Result<Vec<RunResult>> {
         par_runs(batch, plan, |run, shots| {
-            let state = simulate(Backend::StateVector, run.circuit, &run.values)?;
-            Ok(from_simulator(state.as_ref(), shots))
+            let state = simulate(&Engine::StateVector, run.circuit, &run.values)?;
+            Ok(from_simulator(&state, shots))
         })
     }
 }
@@ -486,40 +395,43 @@ impl Executor for MpsExecutor {
     }
 }
 
-/// The simulators by name, for configuration files and the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum BackendSpec {
-    /// [`UnaryExecutor`].
-    Unary,
-    /// [`StateVectorExecutor`].
-    StateVector,
-    /// [`MpsExecutor`] with bond cap `chi` and relative cutoff.
-    Mps {
-        /// Maximum bond dimension χ.
-        chi: usize,
-        /// Relative discarded-weight cutoff.
-        cutoff: f64,
-    },
+/// Any [`Engine`] as an executor: every circuit is run with [`simulate_with_layout`] and
+/// read through the [`Simulator`] observables. [`executor_for`] prefers the dedicated
+/// executors where one exists.
+#[derive(Clone, Debug)]
+pub struct EngineExecutor {
+    /// The engine ([`Engine::Auto`] resolves per circuit).
+    pub engine: Engine,
+    /// Layout and routing of the MPS engines.
+    pub layout: ChainLayout,
 }
 
-impl BackendSpec {
-    /// Build the executor.
-    pub fn executor(&self) -> Result<Box<dyn Executor>> {
-        Ok(match *self {
-            BackendSpec::Unary => Box::new(UnaryExecutor),
-            BackendSpec::StateVector => Box::new(StateVectorExecutor),
-            BackendSpec::Mps { chi, cutoff } => Box::new(MpsExecutor::new(chi, cutoff)?),
+impl Executor for EngineExecutor {
+    fn name(&self) -> String {
+        self.engine.to_string()
+    }
+
+    fn execute(&self, batch: &[CircuitRun<'_>], plan: &ShotPlan) -> Result<Vec<RunResult>> {
+        par_runs(batch, plan, |run, shots| {
+            let state = simulate_with_layout(&self.engine, run.circuit, &run.values, &self.layout)?;
+            Ok(from_simulator(&state, shots))
         })
     }
 }
 
-impl std::fmt::Display for BackendSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BackendSpec::Unary => write!(f, "unary"),
-            BackendSpec::StateVector => write!(f, "statevector"),
-            BackendSpec::Mps { chi, cutoff } => write!(f, "mps (χ = {chi}, cutoff {cutoff:e})"),
+/// The executor of `engine`: [`UnaryExecutor`], [`StateVectorExecutor`] and
+/// [`MpsExecutor`] for their engines, an [`EngineExecutor`] for the others.
+pub fn executor_for(engine: &Engine) -> Result<Box<dyn Executor>> {
+    Ok(match *engine {
+        Engine::Unary => Box::new(UnaryExecutor),
+        Engine::StateVector => Box::new(StateVectorExecutor),
+        Engine::Mps { chi, cutoff } => Box::new(MpsExecutor::new(chi, cutoff)?),
+        other => {
+            other.mps_config(&ChainLayout::default())?;
+            Box::new(EngineExecutor {
+                engine: other,
+                layout: ChainLayout::default(),
+            })
         }
-    }
+    })
 }

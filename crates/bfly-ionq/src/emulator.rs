@@ -51,7 +51,7 @@ use bfly_sim::mps::{run_mps, MpsConfig};
 use bfly_sim::{Simulator, StateVector};
 
 /// Widest circuit whose exact probabilities the ideal runner lists (state vector).
-pub const EXACT_QUBIT_LIMIT: usize = 24;
+pub const EXACT_QUBIT_LIMIT: usize = bfly_sim::MAX_EXACT_QUBITS;
 /// Shots when a sampled job does not say (IonQ's default).
 pub const DEFAULT_SHOTS: u64 = 100;
 /// Bond cap of the MPS used above [`EXACT_QUBIT_LIMIT`] qubits.

@@ -18,8 +18,9 @@ use super::simulate::{
 };
 use bfly_core::circuit::{Circuit, Parameters};
 use bfly_core::error::Result;
+use bfly_sim::mps::u1::fixed_input_weight;
 use bfly_sim::mps::{run_mps, MpsConfig};
-use bfly_sim::{simulate, Backend, Simulator};
+use bfly_sim::{simulate, Engine, Simulator};
 
 /// The noiseless output to compare against.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -28,6 +29,11 @@ pub struct IdealReference {
     pub engine: String,
     /// All `2^n` probabilities (state vector, `n ≤ 24`).
     pub distribution: Option<Vec<f64>>,
+    /// The Hamming weight of every outcome, where the circuit fixes it gate by gate
+    /// ([`fixed_input_weight`]); `None` otherwise.
+    pub fixed_weight: Option<usize>,
+    /// Total weight the MPS reference discarded (0 for the state vector: exact).
+    pub discarded_weight: f64,
     /// `P(q_i = 1)`.
     pub marginals: Vec<f64>,
 }
@@ -39,8 +45,9 @@ pub fn ideal_reference(
     values: &Parameters,
     chi: usize,
 ) -> Result<IdealReference> {
+    let fixed_weight = fixed_input_weight(circuit, values)?;
     if circuit.qubits <= AUTO_STATEVECTOR_MAX_QUBITS {
-        let sv = simulate(Backend::StateVector, circuit, values)?;
+        let sv = simulate(&Engine::StateVector, circuit, values)?;
         let p: Vec<f64> = match sv.explicit_amplitudes() {
             Some(amps) => {
                 let mut p = vec![0.0; 1usize << circuit.qubits];
@@ -55,13 +62,23 @@ pub fn ideal_reference(
             engine: "statevector".into(),
             marginals: marginals_of_distribution(&p),
             distribution: Some(p),
+            fixed_weight,
+            discarded_weight: 0.0,
         })
     } else {
         let mps = run_mps(circuit, values, &MpsConfig::new(chi, 1e-12)?)?;
+        let discarded_weight = mps.report().total_discarded_weight;
+        let engine = if discarded_weight > 0.0 {
+            format!("mps (χ = {chi}), NOT exact: discarded weight {discarded_weight:.3e}")
+        } else {
+            format!("mps (χ = {chi})")
+        };
         Ok(IdealReference {
-            engine: format!("mps (χ = {chi})"),
+            engine,
             distribution: None,
             marginals: mps.marginals(),
+            fixed_weight,
+            discarded_weight,
         })
     }
 }
@@ -141,14 +158,12 @@ impl NoiseComparison {
                         (tvd, (cond.kept_fraction > 0.0).then_some(cond.marginals))
                     }
                     // Without the distribution, the ideal marginals are the conditioned
-                    // ones only if the ideal output has weight k (Σ marginals = k).
-                    None => {
-                        let w: f64 = ideal.marginals.iter().sum();
-                        (
-                            None,
-                            ((w - k as f64).abs() < 1e-6).then(|| ideal.marginals.clone()),
-                        )
-                    }
+                    // ones only if every ideal outcome has weight k, which the circuit
+                    // (not its marginals) decides.
+                    None => (
+                        None,
+                        (ideal.fixed_weight == Some(k)).then(|| ideal.marginals.clone()),
+                    ),
                 };
                 let err = match (&ideal_marginals, ps.kept_fraction > 0.0) {
                     (Some(m), true) => Some(mean_abs_error(&ps.marginals, m)?),

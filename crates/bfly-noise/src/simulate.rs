@@ -39,7 +39,7 @@ use bfly_sim::{Simulator, StateVector};
 /// Largest `n` for which [`NoisyEngine::Auto`] picks the density matrix (`4^10 · 16 B` = 16 MiB).
 pub const AUTO_DENSITY_MAX_QUBITS: usize = 10;
 /// Largest `n` for which [`NoisyEngine::Auto`] picks state-vector trajectories.
-pub const AUTO_STATEVECTOR_MAX_QUBITS: usize = 24;
+pub const AUTO_STATEVECTOR_MAX_QUBITS: usize = bfly_sim::MAX_EXACT_QUBITS;
 /// Bond cap of [`NoisyEngine::Auto`] beyond the state vector.
 pub const AUTO_MPS_CHI: usize = 64;
 

@@ -2,26 +2,24 @@
 //!
 //! The MPS engine *estimates* its fidelity as `Π (1 − ε)` over truncations; this module
 //! measures `|<ψ_exact|ψ_mps>|²` where an exact reference exists:
-//! - **state vector** (any circuit, `n ≤ 26`): the dense vector is contracted with the MPS
+//! - **state vector** (any circuit, `n ≤` [`MAX_EXACT_QUBITS`]): the dense vector is contracted with the MPS
 //!   site by site, `O(Σ_s χ_s χ_{s+1} 2^{n−s})`, never one amplitude at a time;
 //! - **untruncated MPS** (Hamming-weight-preserving circuits): a weight-`k` state has
 //!   Schmidt rank at most `Σ_c min(C(l,c), C(n−l,k−c))` across any cut (≈130 for
 //!   `n = 128, k = 3`), so an MPS run without truncation *is* exact; it is cross-checked
 //!   against the subspace simulator's marginals before it is trusted.
+//!
+//! Which reference is used is decided by [`ExactReference::compute`].
 
 use num_complex::Complex64 as C64;
 use serde::Serialize;
 
-use super::mps::{run_mps, Mps, MpsConfig, Truncation};
-use super::{simulate, Backend, Simulator, StateVector};
+use crate::engine::{ChainLayout, MAX_EXACT_QUBITS};
+use crate::mps::{Mps, MpsConfig};
+use crate::reference::{max_abs_difference, ExactReference};
+use crate::Simulator;
 use bfly_core::circuit::{Circuit, Parameters};
 use bfly_core::error::{Error, Result};
-
-/// Largest qubit count for a state-vector reference.
-pub const MAX_DENSE_REFERENCE_QUBITS: usize = 26;
-
-/// Tolerance for accepting an untruncated MPS as the exact reference.
-pub const REFERENCE_MARGINAL_TOLERANCE: f64 = 1e-10;
 
 /// The measured fidelity and how it was obtained.
 #[derive(Clone, Debug, Serialize)]
@@ -32,6 +30,10 @@ pub struct FidelityCheck {
     pub reference: String,
     /// Largest `|ΔP(q_i = 1)|` between the MPS run and the reference.
     pub max_marginal_error: f64,
+    /// False if the reference itself had to truncate (see [`ExactReference::is_exact`]).
+    pub reference_exact: bool,
+    /// Total discarded weight of the reference run (0 when exact).
+    pub reference_discarded_weight: f64,
 }
 
 /// `<mps|v>` for a dense vector `v` (index bit `q` = qubit `q`).
@@ -77,69 +79,30 @@ pub fn overlap_with_dense(mps: &Mps, v: &[C64]) -> Result<C64> {
     Ok(env[0])
 }
 
-fn max_marginal_error(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
-
-/// Measure the true fidelity of `mps` (a run of `circuit` with `config`) against the best
-/// exact reference available; errors if none exists.
+/// Measure the true fidelity of `mps` (a run of `circuit` with `config`) against the
+/// reference of [`ExactReference::compute`] (the same qubit layout); errors if none exists.
+/// The check says whether the reference itself was exact.
 pub fn true_fidelity(
     circuit: &Circuit,
     values: &Parameters,
     mps: &Mps,
     config: &MpsConfig,
 ) -> Result<FidelityCheck> {
-    let n = circuit.qubits;
-    let marginals = mps.marginals();
-    if n <= MAX_DENSE_REFERENCE_QUBITS && StateVector::new(n).is_ok() {
-        let sv = simulate(Backend::StateVector, circuit, values)?;
-        let dense = sv
-            .explicit_amplitudes()
-            .expect("state vectors are explicit");
-        let mut v = vec![C64::new(0.0, 0.0); 1usize << n];
-        for (bits, a) in dense {
-            v[bits.to_index().expect("n ≤ 26") as usize] = a;
-        }
-        let overlap = overlap_with_dense(mps, &v)?;
-        return Ok(FidelityCheck {
-            fidelity: overlap.norm_sqr() / mps.norm_squared(),
-            reference: "state vector".into(),
-            max_marginal_error: max_marginal_error(&marginals, &sv.marginals()),
-        });
-    }
-    // The subspace simulator accepts leading basis-state preparation (loaders' X gates)
-    // followed by weight-preserving gates; anything else has no reference here.
-    let subspace = match simulate(Backend::Subspace, circuit, values) {
-        Ok(s) => Some(s),
-        Err(Error::NotWeightPreserving { .. }) => None,
-        Err(e) => return Err(e),
+    let layout = ChainLayout {
+        ordering: config.ordering.clone(),
+        routing: config.routing,
     };
-    if let Some(subspace) = subspace {
-        let exact_config = MpsConfig {
-            truncation: Truncation::exact(),
-            ..config.clone()
-        };
-        let reference = run_mps(circuit, values, &exact_config)?;
-        let reference_error = max_marginal_error(&reference.marginals(), &subspace.marginals());
-        if reference_error > REFERENCE_MARGINAL_TOLERANCE {
-            return Err(Error::InvalidInput(format!(
-                "the untruncated MPS reference differs from the subspace simulator by {reference_error:.3e} in marginals; no trustworthy exact reference"
-            )));
-        }
-        let overlap = reference.overlap(mps)?;
-        return Ok(FidelityCheck {
-            fidelity: overlap.norm_sqr() / (reference.norm_squared() * mps.norm_squared()),
-            reference: format!(
-                "untruncated MPS (max bond {}), checked against the subspace simulator to {reference_error:.1e}",
-                reference.max_bond_dimension()
-            ),
-            max_marginal_error: max_marginal_error(&marginals, &subspace.marginals()),
-        });
-    }
-    Err(Error::InvalidInput(format!(
-        "no exact reference for this circuit: it changes Hamming weight and has {n} > {MAX_DENSE_REFERENCE_QUBITS} qubits"
-    )))
+    let Some(reference) = ExactReference::compute(circuit, values, &layout)? else {
+        return Err(Error::InvalidInput(format!(
+            "no exact reference for this circuit: it changes Hamming weight and has {} > {MAX_EXACT_QUBITS} qubits",
+            circuit.qubits
+        )));
+    };
+    Ok(FidelityCheck {
+        fidelity: reference.fidelity(mps)?,
+        reference: reference.description().to_string(),
+        max_marginal_error: max_abs_difference(&mps.marginals(), reference.marginals()),
+        reference_exact: reference.is_exact(),
+        reference_discarded_weight: reference.discarded_weight(),
+    })
 }

@@ -5,39 +5,34 @@
 //! | [`StateVector`] | yes | any circuit, `2^n` amplitudes (n ≲ 30 here) |
 //! | [`SubspaceState`] | yes | Hamming-weight-preserving circuits, `C(n,k)` amplitudes |
 //! | [`unary::UnaryMap`] | yes | RBS networks in the weight-1 subspace as an `n×n` matrix |
+//! | [`Mps`] | truncated, reported | any circuit, any `n` |
+//! | [`mps::u1::U1Mps`] | truncated, reported | Hamming-weight-preserving circuits, any `n` |
 //!
-//! ```
-//! use bfly_core::circuit::{Butterfly, LayerOrdering, loaders::Loader};
-//! use bfly_sim::{Backend, simulate};
-//! let n = 8;
-//! let mut c = Loader::HammingWeight(2).circuit(n).unwrap();
-//! Butterfly::full(n, LayerOrdering::CouplingFirst).unwrap().append_to(&mut c, 0).unwrap();
-//! c.parameters.trainable = vec![0.3; 12];
-//! c.parameters.inputs = Loader::HammingWeight(2)
-//!     .angles(n, &[0.6, 0.8, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]).unwrap();
-//! let state = simulate(Backend::Subspace, &c, &c.parameters).unwrap();
-//! let total: f64 = state.marginals().iter().sum();
-//! assert!((total - 2.0).abs() < 1e-12); // weight 2: marginals sum to k
-//! ```
+//! Choose one with [`Engine`] (its `Auto` rule is documented in [`engine`]) and run it with
+//! [`simulate`]: the [`State`] it returns answers every observable, and carries the truncation
+//! report of the MPS engines. [`ExactReference`] is the one service that gives an exact
+//! state to compare against, and says when it could not be exact.
 
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod fidelity;
 pub mod linalg;
 pub mod mps;
+pub mod reference;
 pub mod report;
 pub mod statevector;
 pub mod subspace;
 pub mod unary;
 
+pub use engine::{simulate, simulate_with_layout, ChainLayout, Engine, State, MAX_EXACT_QUBITS};
 pub use mps::{run_mps, Mps, MpsConfig, SiteOrdering, Truncation, TruncationReport};
+pub use reference::ExactReference;
 pub use statevector::StateVector;
 pub use subspace::SubspaceState;
 
 use num_complex::Complex64 as C64;
-use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 use bfly_core::bits::BitString;
 use bfly_core::circuit::{BoundGate, Circuit, Parameters};
@@ -131,52 +126,6 @@ pub(crate) fn check_bits(bits: &BitString, n: usize) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The exact engines, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// Dense state vector.
-    StateVector,
-    /// Fixed-Hamming-weight subspace.
-    Subspace,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::StateVector => "statevector",
-            Backend::Subspace => "subspace",
-        })
-    }
-}
-
-impl FromStr for Backend {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "statevector" | "state-vector" | "sv" => Ok(Backend::StateVector),
-            "subspace" => Ok(Backend::Subspace),
-            _ => Err(Error::InvalidInput(format!(
-                "unknown backend \"{s}\"; use statevector or subspace"
-            ))),
-        }
-    }
-}
-
-/// Run `circuit` from `|0…0>` on `backend`.
-pub fn simulate(
-    backend: Backend,
-    circuit: &Circuit,
-    values: &Parameters,
-) -> Result<Box<dyn Simulator>> {
-    let mut state: Box<dyn Simulator> = match backend {
-        Backend::StateVector => Box::new(StateVector::new(circuit.qubits)?),
-        Backend::Subspace => Box::new(SubspaceState::new(circuit.qubits)),
-    };
-    state.run(circuit, values)?;
-    Ok(state)
 }
 
 /// Draw `shots` indices with probabilities `|amps[i]|²` (normalised by their sum), with a

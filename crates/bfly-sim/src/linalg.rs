@@ -191,6 +191,10 @@ pub struct SvdWork<T: Scalar> {
     pub v: Vec<T>,
     /// Singular values, descending.
     pub s: Vec<f64>,
+    /// How many SVDs through this workspace fell back to faer's divide-and-conquer driver
+    /// because the bidiagonal QR iteration did not converge (the MPS engines put this
+    /// count in their truncation report).
+    pub fallbacks: usize,
     diag: Vec<T>,
     scratch: Scratch,
 }
@@ -271,7 +275,10 @@ fn faer_thin_svd<T: Scalar>(
     // size (measured as fast as divide-and-conquer up to 512² here); divide-and-conquer is
     // kept only as a fallback if the QR iteration fails to converge.
     let mut result = Err(Error::Numerical(String::new()));
-    for threshold in [usize::MAX, 128] {
+    for (attempt, threshold) in [usize::MAX, 128].into_iter().enumerate() {
+        if attempt > 0 {
+            work.fallbacks += 1;
+        }
         let mut params: faer::Spec<SvdParams, T> = Default::default();
         params.recursion_threshold = threshold;
         let req =

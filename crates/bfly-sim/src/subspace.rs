@@ -121,6 +121,18 @@ impl SubspaceState {
         Ok(s)
     }
 
+    /// The weight-1 state `Σ_i y_i |e_i>` (`y_i` = amplitude of "only qubit `i` is 1"), as
+    /// the unary engine produces it.
+    pub fn from_weight_one(y: &[f64]) -> Result<Self> {
+        let n = y.len();
+        let mut s = Self::with_weight(n, 1)?;
+        for (i, &a) in y.iter().enumerate() {
+            let r = s.rank(&[i]);
+            s.amps[r] = C64::new(a, 0.0);
+        }
+        Ok(s)
+    }
+
     fn with_weight(n: usize, k: usize) -> Result<Self> {
         let dim = binomial(n, k);
         if dim > MAX_DIMENSION as f64 {

@@ -116,3 +116,105 @@ impl UnaryMap {
         Ok(self.apply(x)?.iter().map(|y| y * y).collect())
     }
 }
+
+/// The weight-1 amplitudes of a circuit that prepares one basis state `|e_q>` with an `X`
+/// (after diagonal gates) and then applies gates that preserve Hamming weight and are real
+/// on the weight-1 subspace (unary loaders followed by a Butterfly): `O(1)` per gate, no
+/// `2^n` state. The unary engine.
+///
+/// The weight-1 amplitudes `y` (entry `i` = amplitude of "only qubit `i` is 1").
+pub fn weight_one_amplitudes(circuit: &Circuit, values: &Parameters) -> Result<Vec<f64>> {
+    let n = circuit.qubits;
+    let mut y: Option<Vec<f64>> = None;
+    let unsupported = |op: usize, why: &str| Error::InvalidOp {
+        op,
+        message: format!(
+            "the unary engine {why}; use the state-vector or an MPS engine for this circuit"
+        ),
+    };
+    for (op, g) in circuit.ops.iter().enumerate() {
+        let bound = g.bind(op, values)?;
+        let real = |z: num_complex::Complex64| -> Result<f64> {
+            if z.im.abs() > 1e-12 {
+                Err(unsupported(
+                    op,
+                    "needs gates that are real on the weight-1 subspace",
+                ))
+            } else {
+                Ok(z.re)
+            }
+        };
+        match (&mut y, bound) {
+            (None, BoundGate::One { qubit, matrix }) => {
+                if matrix[0][1].norm() > 1e-12 || matrix[1][0].norm() > 1e-12 {
+                    // Off-diagonal: must be an X-like flip from |0…0> to e_qubit.
+                    let amp = real(matrix[1][0])?;
+                    if matrix[0][0].norm() > 1e-12 || (amp.abs() - 1.0).abs() > 1e-12 {
+                        return Err(unsupported(
+                            op,
+                            "can only prepare one basis state |e_q> from |0…0> (an X gate)",
+                        ));
+                    }
+                    let mut v = vec![0.0; n];
+                    v[qubit] = amp;
+                    y = Some(v);
+                }
+                // Diagonal gates on |0…0> only add a global phase: ignored if real.
+                else {
+                    real(matrix[0][0])?;
+                }
+            }
+            (None, BoundGate::Two { matrix, .. }) => {
+                if !bound.preserves_hamming_weight() {
+                    return Err(unsupported(op, "met a gate that changes Hamming weight"));
+                }
+                real(matrix[0][0])?;
+            }
+            (Some(v), BoundGate::One { qubit, matrix }) => {
+                if !bound.preserves_hamming_weight() {
+                    return Err(Error::NotWeightPreserving {
+                        op,
+                        gate: format!("{} on qubit {qubit}", g.name()),
+                    });
+                }
+                let (d0, d1) = (real(matrix[0][0])?, real(matrix[1][1])?);
+                for (i, a) in v.iter_mut().enumerate() {
+                    *a *= if i == qubit { d1 } else { d0 };
+                }
+            }
+            (
+                Some(v),
+                BoundGate::Two {
+                    qubits: [a, b],
+                    matrix,
+                },
+            ) => {
+                if !bound.preserves_hamming_weight() {
+                    return Err(Error::NotWeightPreserving {
+                        op,
+                        gate: format!("{} on qubits [{a}, {b}]", g.name()),
+                    });
+                }
+                // e_a = |q_a=1 q_b=0> is index 2, e_b is index 1.
+                let (maa, mab) = (real(matrix[2][2])?, real(matrix[2][1])?);
+                let (mba, mbb) = (real(matrix[1][2])?, real(matrix[1][1])?);
+                let d00 = real(matrix[0][0])?;
+                if (d00 - 1.0).abs() > 1e-12 {
+                    for (i, x) in v.iter_mut().enumerate() {
+                        if i != a && i != b {
+                            *x *= d00;
+                        }
+                    }
+                }
+                let (xa, xb) = (v[a], v[b]);
+                v[a] = maa * xa + mab * xb;
+                v[b] = mba * xa + mbb * xb;
+            }
+        }
+    }
+    y.ok_or_else(|| {
+        Error::InvalidInput(
+            "the unary engine needs a circuit that prepares a weight-1 state (an X gate then weight-preserving gates); this one never leaves |0…0>".into(),
+        )
+    })
+}

@@ -74,8 +74,8 @@ pub mod trainer;
 pub use checkpoint::{Checkpoint, RngState};
 pub use cost::{gradient_cost_table, CostRow, CostTable};
 pub use executor::{
-    BackendSpec, CircuitRun, Counted, ExecutionCounts, Executor, Histogram, MpsExecutor, RunResult,
-    ShotPlan, StateVectorExecutor, UnaryExecutor,
+    executor_for, CircuitRun, Counted, ExecutionCounts, Executor, Histogram, MpsExecutor,
+    RunResult, ShotPlan, StateVectorExecutor, UnaryExecutor,
 };
 pub use gradient::{
     ExactAdjoint, GradientCost, GradientEstimator, GradientMethod, ParallelShift, QuantumGradient,

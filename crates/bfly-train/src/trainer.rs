@@ -24,7 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::checkpoint::{Checkpoint, RngState, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION};
-use super::executor::{BackendSpec, Counted, ExecutionCounts, Executor};
+use super::executor::{Counted, ExecutionCounts, Executor};
 use super::gradient::GradientMethod;
 use super::loss::Task;
 use super::model::{uniform_vec, HybridModel, ModelSpec, PreInit, Scaling};
@@ -35,6 +35,7 @@ use crate::data::dataset::shuffle;
 use crate::data::Dataset;
 use bfly_core::circuit::{loaders::Loader, Butterfly, LayerOrdering};
 use bfly_core::error::{Error, Result};
+use bfly_sim::Engine;
 
 /// Everything that defines a training run (a resume must use the same values).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,7 +54,7 @@ pub struct TrainConfig {
     /// Quantum gradient method for the stages.
     pub gradient: GradientMethod,
     /// Where circuits run (shift methods).
-    pub backend: BackendSpec,
+    pub backend: Engine,
     /// Shots per circuit for the shift methods (`None`: exact expectations).
     pub shots: Option<usize>,
     /// Update rule.
@@ -94,7 +95,7 @@ impl TrainConfig {
             loader: Loader::UnaryTree,
             task,
             gradient: GradientMethod::Exact,
-            backend: BackendSpec::Unary,
+            backend: Engine::Unary,
             shots: None,
             optimizer: Optimizer::adam(0.01),
             lr_decay: 1.0,
@@ -133,7 +134,7 @@ impl TrainConfig {
                 "exact gradients are computed in simulation and take no shots; use --gradient shift or parallel-shift to train with shots".into(),
             ));
         }
-        if self.gradient == GradientMethod::Exact && self.backend != BackendSpec::Unary {
+        if self.gradient == GradientMethod::Exact && self.backend != Engine::Unary {
             return Err(Error::Training(format!(
                 "exact gradients always use the unary adjoint; the {} backend applies to the shift methods (use --backend unary or a shift method)",
                 self.backend
@@ -182,7 +183,7 @@ impl TrainConfig {
                 "patience must be at least 1 epoch (omit it to disable early stopping)".into(),
             ));
         }
-        if let BackendSpec::Mps { chi, cutoff } = self.backend {
+        if let Engine::Mps { chi, cutoff } = self.backend {
             bfly_sim::mps::Truncation::new(chi, cutoff)?;
         }
         self.optimizer.validate()
@@ -362,7 +363,7 @@ const SPLIT_TAG: u64 = 0x5b11_7000;
 impl Trainer {
     /// A new run on `data` with the executor named by `config.backend`.
     pub fn new(config: TrainConfig, data: &Dataset) -> Result<Self> {
-        let executor = config.backend.executor()?;
+        let executor = bfly_exec::executor_for(&config.backend)?;
         Self::with_executor(config, data, executor)
     }
 
@@ -414,7 +415,7 @@ impl Trainer {
     /// Continue the run saved in `checkpoint`; `config` and `data` must be the ones it
     /// was started with (differences are named in the error).
     pub fn resume(config: TrainConfig, data: &Dataset, checkpoint: &Checkpoint) -> Result<Self> {
-        let executor = config.backend.executor()?;
+        let executor = bfly_exec::executor_for(&config.backend)?;
         Self::resume_with_executor(config, data, checkpoint, executor)
     }
 
@@ -817,7 +818,7 @@ pub struct TrainReport {
     /// Quantum gradient method.
     pub gradient: GradientMethod,
     /// Backend of the shift methods.
-    pub backend: BackendSpec,
+    pub backend: Engine,
     /// Shots per circuit.
     pub shots: Option<usize>,
     /// Training rows.

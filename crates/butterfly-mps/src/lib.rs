@@ -5,28 +5,32 @@
 //!
 //! - [`circuit`]: the circuit IR (gates, parameter slots, JSON), the Butterfly builder and
 //!   data loaders.
-//! - [`sim`]: simulators behind one [`sim::Simulator`] trait: dense state vector,
-//!   fixed-Hamming-weight subspace, and the unary fast path.
+//! - [`sim`]: simulators behind one [`sim::Simulator`] trait (dense state vector,
+//!   fixed-Hamming-weight subspace, unary fast path, dense and U(1) MPS), chosen with one
+//!   [`sim::Engine`] and run with [`sim::simulate`]; [`sim::ExactReference`] gives exact
+//!   references and says when one is not exact.
 //! - [`bits`]: bitstrings of any length.
+//! - [`exec`]: executors, shot plans and histograms, through which training, noise and
+//!   IonQ runs go.
 //! - [`noise`]: noise models (IonQ presets), density-matrix and trajectory simulation,
 //!   post-selection, and the noisy executor.
 //! - [`ionq`]: IonQ's wire format, API client, local IonQ-compatible emulator, and an
 //!   executor running training circuits as IonQ jobs.
+//! - [`train`], [`study`], [`sweep`], [`mod@bench`], [`impute`], [`plot`]: training and studies.
+//!
+//! Simulate a 128-qubit Butterfly on the MPS and read its marginals and truncation report:
 //!
 //! ```
-//! use butterfly_mps::circuit::{Butterfly, LayerOrdering, loaders::Loader};
-//! use butterfly_mps::sim::{simulate, Backend};
-//! // A 128-qubit Butterfly fed by a Hamming-weight-2 loader, simulated exactly.
-//! let n = 128;
-//! let loader = Loader::HammingWeight(2);
-//! let mut c = loader.circuit(n).unwrap();
-//! let b = Butterfly::full(n, LayerOrdering::CouplingFirst).unwrap();
-//! b.append_to(&mut c, 0).unwrap();
-//! c.parameters.trainable = (0..b.n_params()).map(|i| 0.01 * i as f64).collect();
-//! let data: Vec<f64> = (0..n).map(|i| if i % 64 == 0 { 1.0 } else { 0.0 }).collect();
-//! c.parameters.inputs = loader.angles(n, &data).unwrap();
-//! let state = simulate(Backend::Subspace, &c, &c.parameters).unwrap();
-//! assert!((state.marginals().iter().sum::<f64>() - 2.0).abs() < 1e-12);
+//! use butterfly_mps::circuit::{loaders::Loader, workload::ButterflyWorkload};
+//! use butterfly_mps::sim::{simulate, Engine, Simulator};
+//! let circuit = ButterflyWorkload::full(128, Loader::HammingWeight(2), 7).build()?;
+//! let state = simulate(&Engine::mps(64, 1e-12)?, &circuit, &circuit.parameters)?;
+//! let marginals = state.marginals();
+//! let report = state.truncation_report().expect("MPS runs report their truncation");
+//! println!("P(q0 = 1) = {:.4}, discarded weight {:.2e}, fidelity estimate {:.6}",
+//!     marginals[0], report.total_discarded_weight, report.fidelity_estimate);
+//! # assert!((marginals.iter().sum::<f64>() - 2.0).abs() < 1e-6);
+//! # Ok::<(), butterfly_mps::Error>(())
 //! ```
 
 #![warn(missing_docs)]

@@ -17,7 +17,7 @@ use butterfly_mps::report::{format_seconds, SimulationReport};
 use butterfly_mps::sim::fidelity::true_fidelity;
 use butterfly_mps::sim::mps::{run_mps, MpsConfig, TruncationReport};
 use butterfly_mps::sim::unary::UnaryMap;
-use butterfly_mps::sim::{simulate, Backend};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::study::imputation::{run_study, StudyConfig, StudyEvent, StudyReport};
 use butterfly_mps::Result;
 use rand::SeedableRng;
@@ -116,9 +116,9 @@ pub fn run(args: Args) -> Result<()> {
     let circuit = ButterflyWorkload::full(128, Loader::HammingWeight(2), args.seed).build()?;
     let build = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let state = simulate(Backend::Subspace, &circuit, &circuit.parameters)?;
+    let state = simulate(&Engine::Subspace, &circuit, &circuit.parameters)?;
     let sim = t1.elapsed().as_secs_f64();
-    let mut headline = SimulationReport::from_state(state.as_ref(), circuit.ops.len());
+    let mut headline = SimulationReport::from_state(&state, circuit.ops.len());
     headline.timings.insert("build".into(), build);
     headline.timings.insert("simulate".into(), sim);
 
@@ -152,8 +152,8 @@ pub fn run(args: Args) -> Result<()> {
         Loader::HammingWeight(3),
     ] {
         let c = ButterflyWorkload::full(n, loader, args.seed).build()?;
-        let sv = simulate(Backend::StateVector, &c, &c.parameters)?;
-        let sub = simulate(Backend::Subspace, &c, &c.parameters)?;
+        let sv = simulate(&Engine::StateVector, &c, &c.parameters)?;
+        let sub = simulate(&Engine::Subspace, &c, &c.parameters)?;
         checks.push(CrossCheck {
             what: format!("n={n} {loader}: marginals, subspace vs state vector"),
             max_abs_difference: max_diff(&sv.marginals(), &sub.marginals()),
@@ -167,7 +167,7 @@ pub fn run(args: Args) -> Result<()> {
     let values = Parameters::new(angles.clone(), Loader::UnaryTree.angles(n, &x)?);
     let mut c = Loader::UnaryTree.circuit(n)?;
     butterfly.append_to(&mut c, 0)?;
-    let sv = simulate(Backend::StateVector, &c, &values)?;
+    let sv = simulate(&Engine::StateVector, &c, &values)?;
     let w = UnaryMap::from_circuit(&butterfly.circuit(), &Parameters::new(angles, vec![]))?;
     checks.push(CrossCheck {
         what: format!("n={n} unary: marginals, n×n orthogonal map vs state vector"),

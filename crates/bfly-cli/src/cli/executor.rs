@@ -6,7 +6,8 @@ use butterfly_mps::ionq::{
 };
 use butterfly_mps::noise::postselect::PostSelectedExecutor;
 use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyExecutor};
-use butterfly_mps::train::executor::{BackendSpec, Executor};
+use butterfly_mps::sim::Engine;
+use butterfly_mps::train::executor::Executor;
 use butterfly_mps::{Error, Result};
 use clap::ValueEnum;
 
@@ -85,7 +86,7 @@ impl ExecutorArgs {
     }
 
     /// Build the executor; `local` is the simulator for `--executor local`.
-    pub fn build(&self, local: &BackendSpec) -> Result<Box<dyn Executor>> {
+    pub fn build(&self, local: &Engine) -> Result<Box<dyn Executor>> {
         let executor: Box<dyn Executor> = match self.executor {
             ExecutorKind::Local => {
                 if self.noise.is_some() || self.postselect_weight.is_some() {
@@ -93,7 +94,7 @@ impl ExecutorArgs {
                         "--noise and --postselect-weight need --executor noisy or emulator".into(),
                     ));
                 }
-                return local.executor();
+                return butterfly_mps::exec::executor_for(local);
             }
             ExecutorKind::Noisy => {
                 let model: NoiseModel = self.noise.as_deref().unwrap_or("forte-1").parse()?;

@@ -1,7 +1,7 @@
 //! `bfly infer`: run a trained model on a CSV table through an executor and print metrics.
 
 use butterfly_mps::data::TypedTable;
-use butterfly_mps::train::executor::BackendSpec;
+use butterfly_mps::sim::Engine;
 use butterfly_mps::train::inference::{infer, Inference, InferenceSettings};
 use butterfly_mps::train::HybridModel;
 use butterfly_mps::{Error, Result};
@@ -64,9 +64,9 @@ pub fn run(args: Args) -> Result<()> {
         data = data.subset(&keep);
     }
     let local = match args.backend {
-        BackendArg::Unary => BackendSpec::Unary,
-        BackendArg::Statevector => BackendSpec::StateVector,
-        BackendArg::Mps => BackendSpec::Mps {
+        BackendArg::Unary => Engine::Unary,
+        BackendArg::Statevector => Engine::StateVector,
+        BackendArg::Mps => Engine::Mps {
             chi: args.chi,
             cutoff: 0.0,
         },

@@ -5,7 +5,7 @@ use butterfly_mps::report::{SampleSummary, SimulationReport};
 use butterfly_mps::sim::fidelity::true_fidelity;
 use butterfly_mps::sim::mps::u1::{fixed_input_weight, run_mps_u1};
 use butterfly_mps::sim::mps::{run_mps, MpsConfig, SiteOrdering, Truncation};
-use butterfly_mps::sim::{simulate, Backend, Simulator};
+use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::{Error, Result};
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -121,8 +121,8 @@ pub fn run(args: Args) -> Result<()> {
     let mut extra_timings = Vec::new();
     let t1 = Instant::now();
     let state: Box<dyn Simulator> = match args.backend {
-        BackendArg::Statevector => simulate(Backend::StateVector, &circuit, &values)?,
-        BackendArg::Subspace => simulate(Backend::Subspace, &circuit, &values)?,
+        BackendArg::Statevector => Box::new(simulate(&Engine::StateVector, &circuit, &values)?),
+        BackendArg::Subspace => Box::new(simulate(&Engine::Subspace, &circuit, &values)?),
         BackendArg::Mps => {
             let config = MpsConfig {
                 truncation: Truncation::new(args.chi, args.cutoff)?,

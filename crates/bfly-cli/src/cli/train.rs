@@ -4,9 +4,10 @@
 
 use butterfly_mps::circuit::{loaders::Loader, Butterfly, LayerOrdering};
 use butterfly_mps::data::TypedTable;
+use butterfly_mps::sim::Engine;
 use butterfly_mps::train::{
-    gradient_cost_table, BackendSpec, Checkpoint, ClassicalTraining, GradientMethod, Optimizer,
-    PreInit, RunControl, RunOutcome, Schedule, Task, TrainConfig, TrainEvent, TrainReport, Trainer,
+    gradient_cost_table, Checkpoint, ClassicalTraining, GradientMethod, Optimizer, PreInit,
+    RunControl, RunOutcome, Schedule, Task, TrainConfig, TrainEvent, TrainReport, Trainer,
 };
 use butterfly_mps::{Error, Result};
 use clap::ValueEnum;
@@ -274,9 +275,9 @@ fn config(args: &Args) -> TrainConfig {
         GradientArg::ParallelShift => GradientMethod::ParallelShift,
     };
     c.backend = match args.backend {
-        BackendArg::Unary => BackendSpec::Unary,
-        BackendArg::Statevector => BackendSpec::StateVector,
-        BackendArg::Mps => BackendSpec::Mps {
+        BackendArg::Unary => Engine::Unary,
+        BackendArg::Statevector => Engine::StateVector,
+        BackendArg::Mps => Engine::Mps {
             chi: args.chi,
             cutoff: args.cutoff,
         },

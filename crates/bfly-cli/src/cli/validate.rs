@@ -68,7 +68,11 @@ fn line(c: &Comparison) -> String {
     if let Some((a, b)) = c.mps_discarded_weight {
         s.push_str(&format!(
             ", MPS discarded weight {a:.3e} / {b:.3e}{}",
-            if a == 0.0 && b == 0.0 { " (exact)" } else { "" }
+            if c.exact {
+                " (exact)"
+            } else {
+                " (NOT exact: truncated)"
+            }
         ));
     }
     s
@@ -104,6 +108,7 @@ pub fn run(args: Args) -> Result<()> {
         .map(str::parse::<Target>)
         .transpose()?;
     let fidelities: Vec<f64>;
+    let inexact: Option<Comparison>;
     if let Some(path) = &args.model {
         let target = target
             .ok_or_else(|| Error::InvalidInput("--model needs --target aria|forte|qis".into()))?;
@@ -129,6 +134,11 @@ pub fn run(args: Args) -> Result<()> {
             c.save(out)?;
         }
         fidelities = v.inputs.iter().map(|r| r.comparison.fidelity).collect();
+        inexact = v
+            .inputs
+            .iter()
+            .find(|r| !r.comparison.exact)
+            .map(|r| r.comparison.clone());
         if args.json {
             println!(
                 "{}",
@@ -178,6 +188,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         };
         fidelities = vec![cmp.fidelity];
+        inexact = (!cmp.exact).then(|| cmp.clone());
         if args.json {
             let doc = serde_json::json!({"report": report, "comparison": cmp});
             println!(
@@ -190,6 +201,9 @@ pub fn run(args: Args) -> Result<()> {
             }
             println!("{}", line(&cmp));
         }
+    }
+    if let Some(c) = inexact {
+        c.verdict(args.min_fidelity)?;
     }
     let failed = fidelities
         .iter()

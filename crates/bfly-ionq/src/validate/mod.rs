@@ -43,8 +43,9 @@ use bfly_sim::{Simulator, StateVector, SubspaceState};
 /// Default threshold: state fidelity at least `1 − 1e-10`.
 pub const DEFAULT_MIN_FIDELITY: f64 = 1.0 - 1e-10;
 
-/// Largest `n` the automatic choice sends to the state vector.
-pub const STATEVECTOR_MAX_QUBITS: usize = 24;
+/// Largest `n` the automatic choice sends to the state vector: the engines' one exact
+/// threshold, [`bfly_sim::MAX_EXACT_QUBITS`].
+pub const STATEVECTOR_MAX_QUBITS: usize = bfly_sim::MAX_EXACT_QUBITS;
 
 /// Which exact engine compares the two circuits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +119,38 @@ pub struct Comparison {
     pub tvd_bound: f64,
     /// MPS only: total discarded weight of the (source, compiled) runs; 0 means exact.
     pub mps_discarded_weight: Option<(f64, f64)>,
+    /// True if both states were simulated without truncating (nothing above the SVD noise
+    /// floor discarded), so the fidelity
+    /// certifies the compilation; false for an MPS comparison that truncated (its
+    /// fidelity compares two approximations and certifies nothing).
+    #[serde(default = "exact_by_default")]
+    pub exact: bool,
+}
+
+fn exact_by_default() -> bool {
+    true
+}
+
+impl Comparison {
+    /// `Ok` if the comparison is exact and its fidelity at least `min_fidelity`; otherwise
+    /// the typed reason it does not validate the compilation.
+    pub fn verdict(&self, min_fidelity: f64) -> Result<()> {
+        if let (false, Some((source, compiled))) = (self.exact, self.mps_discarded_weight) {
+            return Err(Error::ValidationInexact {
+                source_discarded_weight: source,
+                compiled_discarded_weight: compiled,
+            });
+        }
+        if self.fidelity.is_nan() || self.fidelity < min_fidelity {
+            return Err(Error::ValidationFailed {
+                fidelity: self.fidelity,
+                min_fidelity,
+                failed: 1,
+                total: 1,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Compare `compiled` (with `compiled_values`) to `source` (with `source_values`).
@@ -185,15 +218,15 @@ pub fn compare(
             let b = run_mps(compiled, compiled_values, &config)?;
             let overlap = a.overlap(&b)?;
             let fidelity = overlap.norm_sqr() / (a.norm_sq() * b.norm_sq());
+            let (ra, rb) = (a.report(), b.report());
+            let discarded = (ra.total_discarded_weight, rb.total_discarded_weight);
             Ok(Comparison {
+                exact: ra.truncations == 0 && rb.truncations == 0,
                 engine: Engine::Mps,
                 fidelity,
                 tvd: None,
                 tvd_bound: (1.0 - fidelity).max(0.0).sqrt(),
-                mps_discarded_weight: Some((
-                    a.report().total_discarded_weight,
-                    b.report().total_discarded_weight,
-                )),
+                mps_discarded_weight: Some(discarded),
             })
         }
     }
@@ -215,6 +248,7 @@ fn compare_subspace(
             tvd: Some(1.0),
             tvd_bound: 1.0,
             mps_discarded_weight: None,
+            exact: true,
         });
     }
     Ok(dense_comparison(
@@ -239,6 +273,7 @@ fn dense_comparison(engine: Engine, a: &[C64], b: &[C64]) -> Comparison {
         tvd: Some(0.5 * tvd),
         tvd_bound: (1.0 - fidelity).max(0.0).sqrt(),
         mps_discarded_weight: None,
+        exact: true,
     }
 }
 

@@ -236,7 +236,8 @@ impl Mps {
         } else {
             0.0
         };
-        self.stats.record(i, eps, c.truncated, split.bond);
+        self.stats
+            .record(i, eps, c.truncated, split.bond, split.svd_fallbacks);
         Ok(())
     }
 

@@ -52,6 +52,8 @@ pub(crate) struct Split {
     pub bond: usize,
     /// What the truncation kept and dropped.
     pub choice: TruncationChoice,
+    /// SVDs of this update that needed the divide-and-conquer fallback.
+    pub svd_fallbacks: usize,
 }
 
 fn store<T: Scalar>(src: &[T], dst: &mut Vec<C64>) {
@@ -107,7 +109,9 @@ pub(crate) fn two_site<T: Scalar>(
     } else {
         SvdVectors::Right
     };
+    let fallbacks_before = bufs.svd.fallbacks;
     let k0 = thin_svd_vectors_into(&bufs.theta, m, n, side, &mut bufs.svd)?;
+    let svd_fallbacks = bufs.svd.fallbacks - fallbacks_before;
     let choice = truncation_rank(&bufs.svd.s, policy.max_bond, policy.cutoff);
     let k = choice.keep.min(k0);
     let kept = choice.total_weight - choice.discarded_weight;
@@ -146,7 +150,11 @@ pub(crate) fn two_site<T: Scalar>(
         );
         store_scaled(&bufs.b, renorm, left);
     }
-    Ok(Split { bond: k, choice })
+    Ok(Split {
+        bond: k,
+        choice,
+        svd_fallbacks,
+    })
 }
 
 /// `θ ← G θ` on the physical pair, `θ` being the `2dl × 2dr` block with rows `(l, s1)` and

@@ -231,6 +231,7 @@ impl Mps {
         g.swaps += s.swaps;
         g.total_discarded += s.total_discarded;
         g.log_fidelity += s.log_fidelity;
+        g.svd_fallbacks += s.svd_fallbacks;
         g.max_bond_reached = g.max_bond_reached.max(s.max_bond_reached);
         for (b, w) in s.discarded_per_bond.iter().enumerate() {
             g.discarded_per_bond[lo + b] += w;

@@ -99,6 +99,11 @@ pub struct TruncationReport {
     pub fidelity_estimate: f64,
     /// Largest bond dimension that has occurred.
     pub max_bond_reached: usize,
+    /// Two-site SVDs for which faer's bidiagonal QR iteration did not converge and the
+    /// divide-and-conquer driver (less accurate on rank-deficient blocks) was used
+    /// instead; 0 in every run measured so far.
+    #[serde(default)]
+    pub svd_fallbacks: usize,
     /// Current bond dimensions (`n − 1` entries).
     pub bond_dimensions: Vec<usize>,
 }
@@ -114,6 +119,10 @@ pub(crate) struct TruncationStats {
     /// `Σ ln(1 − ε)`, so long runs do not underflow term by term.
     pub log_fidelity: f64,
     pub max_bond_reached: usize,
+    /// Not persisted: state files of format version 1 predate it (bincode has no
+    /// optional fields), so a loaded state counts from 0.
+    #[serde(skip)]
+    pub svd_fallbacks: usize,
 }
 
 impl TruncationStats {
@@ -129,6 +138,7 @@ impl TruncationStats {
             total_discarded_weight: self.total_discarded,
             fidelity_estimate: self.log_fidelity.exp(),
             max_bond_reached: self.max_bond_reached,
+            svd_fallbacks: self.svd_fallbacks,
             bond_dimensions,
         }
     }
@@ -142,12 +152,22 @@ impl TruncationStats {
             total_discarded: 0.0,
             log_fidelity: 0.0,
             max_bond_reached: 1,
+            svd_fallbacks: 0,
         }
     }
 
-    /// Record one SVD at `bond` with relative discarded weight `eps`.
-    pub fn record(&mut self, bond: usize, eps: f64, truncated: bool, new_dim: usize) {
+    /// Record one two-site update at `bond` with relative discarded weight `eps`, whose
+    /// SVDs needed `svd_fallbacks` fallbacks.
+    pub fn record(
+        &mut self,
+        bond: usize,
+        eps: f64,
+        truncated: bool,
+        new_dim: usize,
+        svd_fallbacks: usize,
+    ) {
         self.two_site_updates += 1;
+        self.svd_fallbacks += svd_fallbacks;
         if truncated {
             self.truncations += 1;
         }

@@ -241,19 +241,19 @@ pub struct EngineComparison {
 
 /// Largest qubit count whose exact reference is a state vector (2²⁴ amplitudes = 256 MiB);
 /// above it the subspace simulator (fixed-weight inputs only).
-pub const EXACT_STATE_VECTOR_MAX_QUBITS: usize = 24;
+pub const EXACT_STATE_VECTOR_MAX_QUBITS: usize = bfly_sim::MAX_EXACT_QUBITS;
 
 /// The reference marginals for `circuit`.
 pub fn reference_marginals(circuit: &Circuit, reference: MarginalReference) -> Result<Vec<f64>> {
-    use bfly_sim::{simulate, Backend};
+    use bfly_sim::{simulate, Engine, Simulator};
     Ok(match reference {
         MarginalReference::Exact => {
             let backend = if circuit.qubits <= EXACT_STATE_VECTOR_MAX_QUBITS {
-                Backend::StateVector
+                Engine::StateVector
             } else {
-                Backend::Subspace
+                Engine::Subspace
             };
-            simulate(backend, circuit, &circuit.parameters)?.marginals()
+            simulate(&backend, circuit, &circuit.parameters)?.marginals()
         }
         MarginalReference::U1Chi(chi) => {
             run_mps_u1(circuit, &circuit.parameters, &MpsConfig::new(chi, 0.0)?)?.marginals()

@@ -119,29 +119,9 @@ impl PointSpec {
     }
 }
 
-fn binomial(n: usize, k: usize) -> f64 {
-    if k > n {
-        return 0.0;
-    }
-    let k = k.min(n - k);
-    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
-}
-
 /// See [`PointSpec::exact_bond_bound`].
 pub fn exact_bond_bound(family: Loader, n: usize) -> usize {
-    let bound = (0..=n)
-        .map(|l| match family.hamming_weight() {
-            Some(k) => (0..=k)
-                .map(|c| binomial(l, c).min(binomial(n - l, k - c)))
-                .sum::<f64>(),
-            None => 2f64.powi(l.min(n - l) as i32),
-        })
-        .fold(1.0, f64::max);
-    if bound >= usize::MAX as f64 {
-        usize::MAX
-    } else {
-        bound.round() as usize
-    }
+    bfly_sim::reference::exact_bond_bound(n, family.hamming_weight())
 }
 
 /// How a point ended.
@@ -218,7 +198,7 @@ pub fn reset_peak_rss() {
 
 /// Run one point in this process: build the circuit, time the MPS run, read the peak
 /// memory, then measure the true fidelity against the exact reference (cached under
-/// `reference_dir`, see [`reference::ExactReference::load_or_compute`]).
+/// `reference_dir`, see [`reference::load_or_compute`]).
 pub fn run_point(spec: &PointSpec, reference_dir: &Path) -> Result<PointRecord> {
     let ran = run_mps_point(spec)?;
     finish_point(spec, ran, reference_dir)
@@ -256,7 +236,7 @@ pub fn run_mps_point(spec: &PointSpec) -> Result<MpsRun> {
 /// Second half of [`run_point`]: the true fidelity and the record.
 pub fn finish_point(spec: &PointSpec, ran: MpsRun, reference_dir: &Path) -> Result<PointRecord> {
     let report = ran.state.report();
-    let exact = reference::ExactReference::load_or_compute(spec, &ran.circuit, reference_dir)?;
+    let exact = reference::load_or_compute(spec, &ran.circuit, reference_dir)?;
     let (true_fidelity, reference) = match exact {
         Some(r) => (
             Some(r.fidelity(&ran.state)?),

@@ -1,44 +1,25 @@
-//! Exact references for sweep points, computed once per (family, n, layers, seed) and
-//! cached on disk, so the χ points of one circuit share it.
+//! Exact references for sweep points, from the one exact-reference service
+//! ([`bfly_sim::ExactReference`]), computed once per (family, n, layers, seed) and cached on
+//! disk so the χ points of one circuit share it.
 //!
-//! - Weight-`k` inputs (unary, hwK): an **untruncated MPS**, accepted only after its
-//!   marginals match the subspace simulator's to [`REFERENCE_MARGINAL_TOLERANCE`]; saved as
-//!   an MPS file (its bonds stay small: 66 for hw2 and 130 for hw3 at n = 128). Used when
-//!   the exact bond bound is at most [`MAX_EXACT_MPS_BOND`].
-//! - Otherwise, on at most [`MAX_DENSE_REFERENCE_QUBITS`] qubits: the **state vector**
-//!   (recomputed per point; cheap at those sizes).
+//! - Weight-`k` inputs (unary, hwK) whose exact bond bound is at most
+//!   [`MAX_REFERENCE_BOND`]: the service's untruncated MPS (beyond
+//!   [`MAX_EXACT_QUBITS`]), saved as an MPS file with a JSON sidecar (its bonds stay small:
+//!   66 for hw2 and 130 for hw3 at n = 128).
+//! - Otherwise, on at most [`MAX_EXACT_QUBITS`] qubits: the **state vector** (recomputed per
+//!   point; cheap at those sizes).
 //! - Otherwise: no reference (`None`); the sweep records the true fidelity as absent.
+//!
+//! A reference that is not exact is never used: the sweep's true fidelity is exact or absent.
 
-use num_complex::Complex64 as C64;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use super::PointSpec;
 use bfly_core::circuit::Circuit;
 use bfly_core::error::{Error, Result};
-use bfly_sim::fidelity::{
-    overlap_with_dense, MAX_DENSE_REFERENCE_QUBITS, REFERENCE_MARGINAL_TOLERANCE,
-};
-use bfly_sim::mps::{run_mps, Mps, MpsConfig, Truncation};
-use bfly_sim::{simulate, Backend, Simulator, StateVector};
-
-/// Largest exact bond for which an untruncated MPS serves as the reference.
-pub const MAX_EXACT_MPS_BOND: usize = 1024;
-
-/// An exact state to measure truncated runs against.
-#[allow(missing_docs)] // fields: the state and a one-line description of how it was made
-pub enum ExactReference {
-    /// An untruncated MPS, checked against the subspace simulator.
-    Mps {
-        state: Box<Mps>,
-        description: String,
-    },
-    /// The dense state vector (index bit `q` = qubit `q`).
-    Dense {
-        amplitudes: Vec<C64>,
-        description: String,
-    },
-}
+use bfly_sim::reference::{ReferenceState, MAX_REFERENCE_BOND};
+use bfly_sim::{ChainLayout, ExactReference, Mps, MAX_EXACT_QUBITS};
 
 #[derive(Serialize, Deserialize)]
 struct Sidecar {
@@ -54,109 +35,58 @@ fn cache_stem(spec: &PointSpec, dir: &Path) -> PathBuf {
     ))
 }
 
-impl ExactReference {
-    /// The reference for `spec` (whose circuit is `circuit`), loaded from `dir` or computed
-    /// and saved there; `None` where no exact reference exists.
-    pub fn load_or_compute(
-        spec: &PointSpec,
-        circuit: &Circuit,
-        dir: &Path,
-    ) -> Result<Option<Self>> {
-        let n = spec.qubits;
-        if spec.family.hamming_weight().is_some() && spec.exact_bond_bound() <= MAX_EXACT_MPS_BOND {
-            let stem = cache_stem(spec, dir);
-            let mps_path = stem.with_extension("mps");
-            let meta_path = stem.with_extension("json");
-            if mps_path.exists() && meta_path.exists() {
-                let meta: Sidecar = serde_json::from_slice(
-                    &std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
-                )
-                .map_err(|source| Error::Json {
-                    context: meta_path.display().to_string(),
-                    source,
-                })?;
-                let state = Mps::load(&mps_path)?;
-                return Ok(Some(ExactReference::Mps {
-                    state: Box::new(state),
-                    description: meta.description,
-                }));
-            }
-            let subspace = simulate(Backend::Subspace, circuit, &circuit.parameters)?;
-            let config = MpsConfig {
-                truncation: Truncation::exact(),
-                ..spec.config()?
-            };
-            let state = run_mps(circuit, &circuit.parameters, &config)?;
-            let error = state
-                .marginals()
-                .iter()
-                .zip(subspace.marginals())
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
-            if error > REFERENCE_MARGINAL_TOLERANCE {
-                return Err(Error::InvalidInput(format!(
-                    "the untruncated MPS reference for {} differs from the subspace simulator by {error:.3e} in marginals; no trustworthy exact reference",
-                    spec.key()
-                )));
-            }
-            let description = format!(
-                "untruncated MPS (max bond {}), checked against the subspace simulator to {error:.1e}",
-                state.max_bond_dimension()
-            );
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            state.save(&mps_path)?;
-            let meta = Sidecar {
-                description: description.clone(),
-                max_marginal_error: error,
-                max_bond: state.max_bond_dimension(),
-            };
-            bfly_core::io::write_atomic(
-                &meta_path,
-                &serde_json::to_vec_pretty(&meta).expect("sidecar serialises"),
-            )?;
-            return Ok(Some(ExactReference::Mps {
-                state: Box::new(state),
-                description,
-            }));
-        }
-        if n <= MAX_DENSE_REFERENCE_QUBITS && StateVector::new(n).is_ok() {
-            let sv = simulate(Backend::StateVector, circuit, &circuit.parameters)?;
-            let mut amplitudes = vec![C64::new(0.0, 0.0); 1usize << n];
-            for (bits, a) in sv
-                .explicit_amplitudes()
-                .expect("state vectors are explicit")
-            {
-                amplitudes[bits.to_index().expect("n ≤ 26") as usize] = a;
-            }
-            return Ok(Some(ExactReference::Dense {
-                amplitudes,
-                description: "state vector".into(),
-            }));
-        }
-        Ok(None)
+/// The exact reference for `spec` (whose circuit is `circuit`), loaded from `dir` or
+/// computed and (if it is an MPS) saved there; `None` where no exact reference exists.
+pub fn load_or_compute(
+    spec: &PointSpec,
+    circuit: &Circuit,
+    dir: &Path,
+) -> Result<Option<ExactReference>> {
+    let fixed_weight = spec.family.hamming_weight().is_some();
+    if spec.qubits > MAX_EXACT_QUBITS
+        && !(fixed_weight && spec.exact_bond_bound() <= MAX_REFERENCE_BOND)
+    {
+        return Ok(None);
     }
-
-    /// Which reference this is.
-    pub fn description(&self) -> &str {
-        match self {
-            ExactReference::Mps { description, .. } | ExactReference::Dense { description, .. } => {
-                description
-            }
-        }
+    let stem = cache_stem(spec, dir);
+    let mps_path = stem.with_extension("mps");
+    let meta_path = stem.with_extension("json");
+    if mps_path.exists() && meta_path.exists() {
+        let meta: Sidecar = serde_json::from_slice(
+            &std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
+        )
+        .map_err(|source| Error::Json {
+            context: meta_path.display().to_string(),
+            source,
+        })?;
+        return Ok(Some(ExactReference::from_mps(
+            Mps::load(&mps_path)?,
+            meta.description,
+        )));
     }
-
-    /// `|<ψ_exact|ψ>|² / (‖ψ_exact‖² ‖ψ‖²)`.
-    pub fn fidelity(&self, psi: &Mps) -> Result<f64> {
-        match self {
-            ExactReference::Mps { state, .. } => {
-                let overlap = state.overlap(psi)?;
-                Ok(overlap.norm_sqr() / (state.norm_squared() * psi.norm_squared()))
-            }
-            ExactReference::Dense { amplitudes, .. } => {
-                let overlap = overlap_with_dense(psi, amplitudes)?;
-                let norm: f64 = amplitudes.iter().map(|a| a.norm_sqr()).sum();
-                Ok(overlap.norm_sqr() / (norm * psi.norm_squared()))
-            }
-        }
+    let config = spec.config()?;
+    let layout = ChainLayout {
+        ordering: config.ordering,
+        routing: config.routing,
+    };
+    let Some(reference) = ExactReference::compute(circuit, &circuit.parameters, &layout)? else {
+        return Ok(None);
+    };
+    if !reference.is_exact() {
+        return Ok(None);
     }
+    if let ReferenceState::Mps(state) = reference.state() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        state.save(&mps_path)?;
+        let meta = Sidecar {
+            description: reference.description().to_string(),
+            max_marginal_error: reference.subspace_marginal_error().unwrap_or(0.0),
+            max_bond: state.max_bond_dimension(),
+        };
+        bfly_core::io::write_atomic(
+            &meta_path,
+            &serde_json::to_vec_pretty(&meta).expect("sidecar serialises"),
+        )?;
+    }
+    Ok(Some(reference))
 }

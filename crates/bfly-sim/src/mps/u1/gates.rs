@@ -249,7 +249,8 @@ impl U1Mps {
         } else {
             0.0
         };
-        self.stats.record(i, eps, c.truncated, bond);
+        self.stats
+            .record(i, eps, c.truncated, bond, split.svd_fallbacks);
         Ok(())
     }
 }

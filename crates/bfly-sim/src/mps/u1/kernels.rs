@@ -147,6 +147,8 @@ pub(crate) struct U1Split {
     pub dims: Vec<usize>,
     /// The global truncation decision (same fields as the dense engine's).
     pub choice: TruncationChoice,
+    /// Sector SVDs of this update that needed the divide-and-conquer fallback.
+    pub svd_fallbacks: usize,
 }
 
 /// True if `g` (index `2·s1 + s2`) maps each Hamming-weight sector into itself, up to
@@ -343,8 +345,9 @@ pub(crate) fn two_site<T: Scalar>(
         }
         sec.m = m;
     };
-    let factor = |sec: &mut Sector<T>, work: &mut SvdWork<T>| -> Result<()> {
+    let factor = |sec: &mut Sector<T>, work: &mut SvdWork<T>| -> Result<usize> {
         assemble(sec);
+        let before = work.fallbacks;
         let k0 = thin_svd_vectors_into(&sec.m, sec.rows, sec.cols, side, work)?;
         sec.s = work.s[..k0].to_vec();
         sec.vecs = if centre_right {
@@ -352,8 +355,9 @@ pub(crate) fn two_site<T: Scalar>(
         } else {
             work.v[..sec.cols * k0].to_vec()
         };
-        Ok(())
+        Ok(work.fallbacks - before)
     };
+    let mut svd_fallbacks = 0;
     if parallel {
         use rayon::prelude::*;
         // Largest first, so the long SVD starts at once and the small ones fill in.
@@ -361,10 +365,12 @@ pub(crate) fn two_site<T: Scalar>(
         sectors
             .par_iter_mut()
             .map_init(SvdWork::default, |work, sec| factor(sec, work))
-            .collect::<Result<Vec<()>>>()?;
+            .collect::<Result<Vec<usize>>>()?
+            .into_iter()
+            .for_each(|f| svd_fallbacks += f);
     } else {
         for sec in &mut sectors {
-            factor(sec, &mut bufs.svd)?;
+            svd_fallbacks += factor(sec, &mut bufs.svd)?;
         }
     }
     drop(th);
@@ -441,7 +447,11 @@ pub(crate) fn two_site<T: Scalar>(
             right[2 * qm + 1] = b;
         }
     }
-    Ok(U1Split { dims: keep, choice })
+    Ok(U1Split {
+        dims: keep,
+        choice,
+        svd_fallbacks,
+    })
 }
 
 /// Run `f` on every item with a reusable per-thread QR workspace, on rayon's threads if
