@@ -226,3 +226,50 @@ fn impossible_settings_are_refused_with_actionable_errors() {
         .to_string()
         .contains("unary"));
 }
+
+#[test]
+fn non_finite_features_are_refused_not_loaded_as_e0() {
+    let (model, data) = trained();
+    let mut x = data.features[0].clone();
+    x[1] = f64::NAN;
+    match model.encode(&x) {
+        Err(Error::NonFiniteEncoding { detail }) => {
+            assert!(detail.contains("NaN or infinite"), "{detail}")
+        }
+        other => panic!("expected NonFiniteEncoding, got {other:?}"),
+    }
+    x[1] = f64::INFINITY;
+    assert!(matches!(
+        model.predict(&x),
+        Err(Error::NonFiniteEncoding { .. })
+    ));
+    // Large but finite features do not overflow the norm.
+    let big: Vec<f64> = data.features[0].iter().map(|v| v * 1e300).collect();
+    let e = model.encode(&big);
+    if let Ok(e) = e {
+        assert!(e.norm.is_finite());
+        let unit: f64 = e.u.iter().map(|v| v * v).sum();
+        assert!((unit - 1.0).abs() < 1e-12, "{unit}");
+    }
+}
+
+#[test]
+fn auc_is_none_with_one_class_and_an_error_for_non_finite_scores() {
+    use butterfly_mps::train::inference::{score, Metrics};
+    let targets = vec![vec![1.0]; 4];
+    let preds = vec![vec![0.2], vec![0.7], vec![0.9], vec![0.4]];
+    let m = score(Task::Classification, &preds, &targets).unwrap();
+    match &m {
+        Metrics::Classification { auc, .. } => assert_eq!(*auc, None),
+        other => panic!("{other:?}"),
+    }
+    assert!(m.to_string().contains("AUC n/a (one class only)"), "{m}");
+    let targets = vec![vec![1.0], vec![0.0], vec![1.0], vec![0.0]];
+    let m = score(Task::Classification, &preds, &targets).unwrap();
+    match m {
+        Metrics::Classification { auc, .. } => assert_eq!(auc, Some(0.5)),
+        other => panic!("{other:?}"),
+    }
+    let bad = vec![vec![f64::NAN], vec![0.7], vec![0.9], vec![0.4]];
+    assert!(score(Task::Classification, &bad, &targets).is_err());
+}

@@ -8,6 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in `butterfly_mps`, as data a caller can match on.
 #[derive(Debug, thiserror::Error)]
 #[allow(missing_docs)] // each variant's message names its fields
+#[non_exhaustive]
 pub enum Error {
     /// An operation names a qubit that the circuit does not have.
     #[error("op #{op} ({gate}): qubit {qubit} is out of range; the circuit has {n_qubits} qubits (valid: 0..={max})", max = .n_qubits.saturating_sub(1))]
@@ -245,6 +246,9 @@ pub enum Error {
         failed: usize,
         total: usize,
     },
+    /// Features that do not encode into a unit vector (NaN or infinite norm).
+    #[error("cannot encode the features: {detail}; remove or impute NaN and infinite inputs, or retrain a model whose weights diverged")]
+    NonFiniteEncoding { detail: String },
     /// A validation whose MPS runs truncated: its fidelity compares two approximations and
     /// certifies nothing.
     #[error("validation is not exact: the MPS runs discarded weight {source_discarded_weight:.3e} (source) and {compiled_discarded_weight:.3e} (compiled); raise the MPS bond cap χ until both are 0, or validate on fewer qubits")]

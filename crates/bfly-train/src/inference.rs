@@ -56,8 +56,9 @@ pub enum Metrics {
     Classification {
         /// Fraction right at threshold 0.5.
         accuracy: f64,
-        /// Area under the ROC curve (ties count one half; NaN with one class only).
-        auc: f64,
+        /// Area under the ROC curve (ties count one half); `None` when the targets hold
+        /// one class only, so the AUC is undefined. Non-finite scores are an error.
+        auc: Option<f64>,
         /// Mean binary cross-entropy.
         log_loss: f64,
     },
@@ -226,10 +227,15 @@ pub fn score(task: Task, predictions: &[Vec<f64>], targets: &[Vec<f64>]) -> Resu
                 })
                 .sum::<f64>()
                 / n as f64;
+            let both_classes = labels.iter().any(|&y| y) && labels.iter().any(|&y| !y);
+            let auc = if both_classes {
+                Some(crate::metrics::auc(&p, &labels)?)
+            } else {
+                None
+            };
             Metrics::Classification {
                 accuracy,
-                // NaN when a class is absent (AUC undefined) or a score is not finite.
-                auc: crate::metrics::auc(&p, &labels).unwrap_or(f64::NAN),
+                auc,
                 log_loss,
             }
         }
@@ -246,10 +252,13 @@ impl fmt::Display for Metrics {
                 accuracy,
                 auc,
                 log_loss,
-            } => write!(
-                f,
-                "accuracy {accuracy:.4}, AUC {auc:.4}, log-loss {log_loss:.4}"
-            ),
+            } => {
+                let auc = auc.map_or("n/a (one class only)".into(), |a| format!("{a:.4}"));
+                write!(
+                    f,
+                    "accuracy {accuracy:.4}, AUC {auc}, log-loss {log_loss:.4}"
+                )
+            }
         }
     }
 }

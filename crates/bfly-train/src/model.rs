@@ -543,8 +543,28 @@ impl HybridModel {
         }
         let xs = self.input_scaling.forward(x);
         let z = self.pre.apply(&xs);
-        let norm = z.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let u = if norm > 0.0 && norm.is_finite() {
+        // Scaled by the largest entry so that finite features near f64::MAX do not overflow.
+        let largest = z.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let norm = if largest > 0.0 && largest.is_finite() {
+            largest * z.iter().map(|v| (v / largest).powi(2)).sum::<f64>().sqrt()
+        } else {
+            largest
+        };
+        if !norm.is_finite() || z.iter().any(|v| v.is_nan()) {
+            return Err(Error::NonFiniteEncoding {
+                detail: format!(
+                    "the pre-processed features have norm {norm} (inputs {})",
+                    if x.iter().all(|v| v.is_finite()) {
+                        "are finite, so the model's scaling or pre-layer weights are not"
+                    } else {
+                        "contain NaN or infinite values"
+                    }
+                ),
+            });
+        }
+        // A zero vector has no direction: it is loaded as e₀, and its norm 0 still reaches
+        // the head, so the two cases stay distinguishable.
+        let u = if norm > 0.0 {
             z.iter().map(|v| v / norm).collect()
         } else {
             let mut e = vec![0.0; self.qubits];
