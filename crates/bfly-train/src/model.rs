@@ -543,12 +543,14 @@ impl HybridModel {
         }
         let xs = self.input_scaling.forward(x);
         let z = self.pre.apply(&xs);
-        // Scaled by the largest entry so that finite features near f64::MAX do not overflow.
+        let plain = z.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // Only when Σ z² overflows: rescale by the largest entry, so that finite features
+        // near f64::MAX still encode (the plain sum keeps results bit-identical otherwise).
         let largest = z.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-        let norm = if largest > 0.0 && largest.is_finite() {
+        let norm = if !plain.is_finite() && largest.is_finite() && largest > 0.0 {
             largest * z.iter().map(|v| (v / largest).powi(2)).sum::<f64>().sqrt()
         } else {
-            largest
+            plain
         };
         if !norm.is_finite() || z.iter().any(|v| v.is_nan()) {
             return Err(Error::NonFiniteEncoding {
