@@ -244,13 +244,15 @@ fn non_finite_features_are_refused_not_loaded_as_e0() {
         Err(Error::NonFiniteEncoding { .. })
     ));
     // Large but finite features do not overflow the norm.
-    let big: Vec<f64> = data.features[0].iter().map(|v| v * 1e300).collect();
-    let e = model.encode(&big);
-    if let Ok(e) = e {
-        assert!(e.norm.is_finite());
-        let unit: f64 = e.u.iter().map(|v| v * v).sum();
-        assert!((unit - 1.0).abs() < 1e-12, "{unit}");
-    }
+    let big: Vec<f64> = data.features[0].iter().map(|v| v * 1e200).collect();
+    let e = model.encode(&big).unwrap();
+    assert!(
+        e.z.iter().map(|v| v * v).sum::<f64>().is_infinite(),
+        "the case must overflow Σz²"
+    );
+    assert!(e.norm.is_finite() && e.norm > 1e150, "{}", e.norm);
+    let unit: f64 = e.u.iter().map(|v| v * v).sum();
+    assert!((unit - 1.0).abs() < 1e-12, "{unit}");
 }
 
 #[test]

@@ -543,16 +543,15 @@ impl HybridModel {
         }
         let xs = self.input_scaling.forward(x);
         let z = self.pre.apply(&xs);
-        let plain = z.iter().map(|v| v * v).sum::<f64>().sqrt();
-        // Only when Σ z² overflows: rescale by the largest entry, so that finite features
-        // near f64::MAX still encode (the plain sum keeps results bit-identical otherwise).
-        let largest = z.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-        let norm = if !plain.is_finite() && largest.is_finite() && largest > 0.0 {
-            largest * z.iter().map(|v| (v / largest).powi(2)).sum::<f64>().sqrt()
-        } else {
-            plain
-        };
-        if !norm.is_finite() || z.iter().any(|v| v.is_nan()) {
+        let mut norm = z.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == f64::INFINITY {
+            // Σ z² overflowed: rescale by the largest entry so that finite features near
+            // f64::MAX still encode (the plain sum keeps results bit-identical otherwise).
+            // A NaN or infinite entry keeps the norm non-finite.
+            let largest = z.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            norm = largest * z.iter().map(|v| (v / largest).powi(2)).sum::<f64>().sqrt();
+        }
+        if !norm.is_finite() {
             return Err(Error::NonFiniteEncoding {
                 detail: format!(
                     "the pre-processed features have norm {norm} (inputs {})",
