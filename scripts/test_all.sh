@@ -25,13 +25,22 @@ cargo clippy --workspace --release --all-targets -- -D warnings
 step "rustdoc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release
 
-step "crate graph: bfly-sim depends on no HTTP, plotting, CLI or progress-bar crate"
+step "crate graph: the engines depend on no HTTP, plotting, CLI or progress-bar crate"
 forbidden='^(reqwest|tiny_http|plotters|clap|indicatif) '
 if cargo tree -p bfly-sim -e normal --prefix none | grep -E "$forbidden"; then
     echo "bfly-sim pulls a forbidden crate (above)" >&2
     exit 1
 fi
-echo "ok: none of reqwest, tiny_http, plotters, clap, indicatif"
+echo "ok: bfly-sim has none of reqwest, tiny_http, plotters, clap, indicatif"
+# Only the CLI draws progress bars or parses arguments: every library crate reports into
+# bfly_core::progress::Progress.
+for crate in bfly-core bfly-exec bfly-noise bfly-ionq bfly-train bfly-studies butterfly-mps; do
+    if cargo tree -p "$crate" -e normal --prefix none | grep -E '^(clap|indicatif) '; then
+        echo "$crate pulls a CLI or progress-bar crate (above)" >&2
+        exit 1
+    fi
+done
+echo "ok: no library crate has clap or indicatif"
 
 step "optional features: bfly-ionq without client/emulator, with client only"
 cargo check --release -p bfly-ionq --no-default-features

@@ -17,6 +17,7 @@ use butterfly_mps::noise::{
     metrics, readout, simulate_noisy, DensityMatrix, NoiseModel, NoisyConfig, NoisyEngine,
     NoisyExecutor, ReadoutError,
 };
+use butterfly_mps::progress::NoProgress;
 use butterfly_mps::sim::mps::MpsConfig;
 use butterfly_mps::sim::{simulate, Engine, Simulator};
 use butterfly_mps::train::executor::{CircuitRun, Executor, ShotPlan};
@@ -171,13 +172,13 @@ fn trajectory_average_converges_to_the_density_matrix() {
     let model = NoiseModel::custom(0.02, 0.05, ReadoutError::none()).unwrap();
     let mut config = NoisyConfig::new(model.clone());
     config.engine = NoisyEngine::DensityMatrix;
-    let exact = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
+    let exact = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
     let exact_p = exact.distribution.unwrap();
     let trajectories = 3000;
     config.engine = NoisyEngine::StateVector;
     config.trajectories = trajectories;
     config.seed = 11;
-    let avg = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
+    let avg = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
     assert_eq!(avg.trajectories, trajectories);
     let avg_p = avg.distribution.unwrap();
     // Each trajectory's probability of outcome i lies in [0, 1] with mean μ_i, so its
@@ -283,7 +284,7 @@ fn postselection_kept_fraction_equals_the_weight_k_probability() {
     let mut config = NoisyConfig::new(model.clone());
     config.engine = NoisyEngine::DensityMatrix;
     config.postselect_weight = Some(1);
-    let out = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
+    let out = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
     let ps = out.postselection.unwrap();
     // Independent: diag(ρ), readout by brute force over (true, read) pairs, weight-1 mass.
     let gates = noisy_gates(&c, &c.parameters, &config).unwrap();
@@ -319,7 +320,8 @@ fn postselection_kept_fraction_equals_the_weight_k_probability() {
     }
     // Sampled: the kept fraction of 20,000 shots is within 5 standard errors.
     let shots = 20_000;
-    let sampled = simulate_noisy(&c, &c.parameters, &config, Some((shots, 3)), None).unwrap();
+    let sampled =
+        simulate_noisy(&c, &c.parameters, &config, Some((shots, 3)), &NoProgress).unwrap();
     let sps = sampled.postselection.unwrap();
     let se = (want * (1.0 - want) / shots as f64).sqrt();
     assert!((sps.kept_fraction - want).abs() < 5.0 * se);
@@ -340,12 +342,12 @@ fn mps_weight_resolved_postselection_matches_statevector_trajectories() {
         config.seed = 5;
         config.postselect_weight = Some(k);
         config.engine = NoisyEngine::StateVector;
-        let sv = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
+        let sv = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
         config.engine = NoisyEngine::Mps {
             chi: 64,
             cutoff: 0.0,
         };
-        let mps = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap();
+        let mps = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
         let (a, b) = (sv.postselection.unwrap(), mps.postselection.unwrap());
         assert!((a.kept_fraction - b.kept_fraction).abs() < 1e-10, "k={k}");
         assert!(a.kept_fraction > 0.05 && a.kept_fraction < 0.95);
@@ -436,20 +438,20 @@ fn bad_noise_settings_are_typed_errors() {
     let mut config = NoisyConfig::new(NoiseModel::preset("aria-1").unwrap());
     config.trajectories = 0;
     assert!(matches!(
-        simulate_noisy(&c, &c.parameters, &config, None, None),
+        simulate_noisy(&c, &c.parameters, &config, None, &NoProgress),
         Err(Error::NoisySimulation(_))
     ));
     config.trajectories = 10;
     config.postselect_weight = Some(5);
     assert!(matches!(
-        simulate_noisy(&c, &c.parameters, &config, None, None),
+        simulate_noisy(&c, &c.parameters, &config, None, &NoProgress),
         Err(Error::NoisySimulation(_))
     ));
     config.postselect_weight = None;
     config.engine = NoisyEngine::DensityMatrix;
     let big = unary_circuit(16, 1);
     assert!(matches!(
-        simulate_noisy(&big, &big.parameters, &config, None, None),
+        simulate_noisy(&big, &big.parameters, &config, None, &NoProgress),
         Err(Error::NoisySimulation(_))
     ));
 }

@@ -5,13 +5,14 @@
 
 mod study_common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use study_common::synthetic_rhc;
 
 use butterfly_mps::circuit::{loaders::Loader, ButterflyWorkload, Parameters};
 use butterfly_mps::compile::{executor_hook, Target};
 use butterfly_mps::impute::mcar_mask;
 use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyEngine, NoisyExecutor};
+use butterfly_mps::progress::{NoProgress, Tally};
 use butterfly_mps::study::hardware::{
     run_hardware_rows, ChunkedExecutor, HardwareConfig, HardwareVariant,
 };
@@ -44,7 +45,7 @@ fn default_config_builds_each_variant_on_its_executor() {
         config.study.classical,
         [ClassicalMethod::Mice, ClassicalMethod::MissForest]
     );
-    let built = config.build(None).unwrap();
+    let built = config.build(Arc::new(NoProgress)).unwrap();
     let labels: Vec<&str> = built.rows.iter().map(|r| r.label.as_str()).collect();
     assert_eq!(
         labels,
@@ -126,26 +127,19 @@ fn chunked_execution_equals_one_call() {
     // Different circuits give different shots (the seeds follow the index).
     assert_ne!(whole[0].histogram, whole[1].histogram);
     for in_flight in [1, 3] {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let chunked = ChunkedExecutor::new(
-            noisy.clone(),
-            3,
-            Some(Arc::new(move |name: &str, done: u64| {
-                log.lock().unwrap().push((name.to_string(), done))
-            })),
-        )
-        .with_in_flight(in_flight);
+        let seen = Arc::new(Tally::default());
+        let chunked =
+            ChunkedExecutor::new(noisy.clone(), 3, seen.clone()).with_in_flight(in_flight);
         assert_eq!(
             chunked.execute(&runs, &plan).unwrap(),
             whole,
             "in flight {in_flight}"
         );
         assert_eq!(chunked.circuits(), 10);
-        let mut seen = seen.lock().unwrap().clone();
-        seen.sort_by_key(|s| s.1);
-        assert_eq!(seen.len(), 4); // chunks of 3, 3, 3, 1
-        assert_eq!(seen.last().unwrap(), &("noisy:forte-1".to_string(), 10));
+        assert_eq!(seen.done(), 10);
+        let messages = seen.messages();
+        assert_eq!(messages.len(), 4); // chunks of 3, 3, 3, 1
+        assert!(messages.contains(&"noisy:forte-1: 10 circuits".to_string()));
     }
 }
 
@@ -155,18 +149,13 @@ fn tiny_run_through_every_executor_gives_labelled_finite_rows() {
     let path = dir.path().join("rhc_small.csv");
     std::fs::write(&path, synthetic_rhc(200, 78)).unwrap();
     let config = tiny_config(path);
-    let progress_calls = Arc::new(Mutex::new(0usize));
-    let p = progress_calls.clone();
+    let progress = Arc::new(Tally::default());
     let mut done = 0;
-    let report = run_hardware_rows(
-        &config,
-        Some(Arc::new(move |_: &str, _: u64| *p.lock().unwrap() += 1)),
-        &mut |e| {
-            if let butterfly_mps::study::StudyEvent::Done { .. } = e {
-                done += 1
-            }
-        },
-    )
+    let report = run_hardware_rows(&config, progress.clone(), &mut |e| {
+        if let butterfly_mps::study::StudyEvent::Done { .. } = e {
+            done += 1
+        }
+    })
     .unwrap();
     let names: Vec<&str> = report
         .study
@@ -208,7 +197,8 @@ fn tiny_run_through_every_executor_gives_labelled_finite_rows() {
         })
         .sum();
     assert_eq!(report.circuits, vec![expected; 4]);
-    assert!(*progress_calls.lock().unwrap() >= 4 * 2 * 2);
+    assert!(progress.messages().len() >= 4 * 2 * 2);
+    assert!(progress.done() >= 4 * 2 * 2);
     // Noise and shots change the imputed values; the exact row is the reference.
     let rmse = |label: &str| {
         report
@@ -273,58 +263,61 @@ fn bad_options_are_typed_errors_naming_the_option() {
         assert!(matches!(e, Error::HardwareRows(_)), "{e:?}");
         assert!(e.to_string().contains(needle), "{needle}: {e}");
         // Building refuses the same way (no emulator is started).
-        assert!(matches!(config.build(None), Err(Error::HardwareRows(_))));
+        assert!(matches!(
+            config.build(Arc::new(NoProgress)),
+            Err(Error::HardwareRows(_))
+        ));
     };
     let base = HardwareConfig::default;
-    check(HardwareConfig { shots: 0, ..base() }, "--shots 0");
+    check(HardwareConfig { shots: 0, ..base() }, "shots = 0");
     check(
         HardwareConfig {
             trajectories: 0,
             ..base()
         },
-        "--trajectories 0",
+        "trajectories = 0",
     );
     check(
         HardwareConfig {
             qubits: 12,
             ..base()
         },
-        "--qubits 12",
+        "qubits = 12",
     );
     check(
         HardwareConfig {
             train_rows: Some(5),
             ..base()
         },
-        "--train-rows 5",
+        "train_rows = 5",
     );
     check(
         HardwareConfig {
             epochs: 0,
             ..base()
         },
-        "--epochs 0",
+        "epochs = 0",
     );
     check(
         HardwareConfig {
             noise: "ideal".into(),
             ..base()
         },
-        "--noise ideal",
+        "noise = ideal",
     );
     check(
         HardwareConfig {
             noise: "forte-9".into(),
             ..base()
         },
-        "--noise \"forte-9\"",
+        "noise \"forte-9\"",
     );
     check(
         HardwareConfig {
             postselect_weight: Some(17),
             ..base()
         },
-        "--postselect-weight 17",
+        "postselect_weight = 17",
     );
     check(
         HardwareConfig {
@@ -377,5 +370,5 @@ fn cli_refuses_bad_options_before_any_work() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--shots 0"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shots = 0"));
 }

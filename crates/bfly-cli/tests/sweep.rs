@@ -3,8 +3,10 @@
 
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::plot::{BarChart, BarSeries, Corner, LineChart, Scale, Series};
+use butterfly_mps::progress::NoProgress;
 use butterfly_mps::sweep::scaling::{run_scaling, ScalingSpec};
 use butterfly_mps::sweep::store::{ResultStore, CSV_HEADER};
+use butterfly_mps::sweep::worker::ChildCommand;
 use butterfly_mps::sweep::{grid, parse_families, run_point, PointSpec};
 use butterfly_mps::Error;
 use std::io::Write;
@@ -14,6 +16,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BFLY: &str = env!("CARGO_BIN_EXE_bfly");
+
+/// How the library starts a point: the built `bfly` with its hidden point subcommand.
+fn point_command() -> ChildCommand {
+    ChildCommand {
+        program: BFLY.into(),
+        args: vec!["sweep".into(), "point".into()],
+    }
+}
 
 fn accuracy(out: &Path, extra: &[&str]) -> serde_json::Value {
     let o = Command::new(BFLY)
@@ -394,7 +404,7 @@ fn scaling_finds_the_largest_n_and_honours_the_budget() {
         target: 0.99,
         time_budget: Duration::from_secs(60),
     };
-    let s = run_scaling(&spec, dir.path(), Path::new(BFLY)).unwrap();
+    let s = run_scaling(&spec, dir.path(), &point_command(), &NoProgress).unwrap();
     let fam = &s.families[0];
     assert_eq!(fam.largest_qubits, Some(32));
     assert_eq!(fam.rows.len(), 3);
@@ -404,7 +414,7 @@ fn scaling_finds_the_largest_n_and_honours_the_budget() {
     }
     assert!(dir.path().join("scaling_time_vs_n.png").exists());
     // Resumes from its store: nothing runs again.
-    let again = run_scaling(&spec, dir.path(), Path::new(BFLY)).unwrap();
+    let again = run_scaling(&spec, dir.path(), &point_command(), &NoProgress).unwrap();
     assert_eq!(again.run, 0);
     assert_eq!(again.families[0].largest_qubits, Some(32));
 
@@ -415,7 +425,7 @@ fn scaling_finds_the_largest_n_and_honours_the_budget() {
         qubits: vec![8],
         ..spec
     };
-    let s = run_scaling(&spec, tiny.path(), Path::new(BFLY)).unwrap();
+    let s = run_scaling(&spec, tiny.path(), &point_command(), &NoProgress).unwrap();
     assert_eq!(s.families[0].largest_qubits, None);
     assert!(
         s.families[0].stopped.contains("budget"),

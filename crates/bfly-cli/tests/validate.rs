@@ -5,6 +5,7 @@
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{ButterflyWorkload, Circuit, Gate, Param};
 use butterfly_mps::compile::{compile, CompileOptions, Target};
+use butterfly_mps::progress::{NoProgress, Tally};
 use butterfly_mps::train::{HybridModel, ModelSpec, Task};
 use butterfly_mps::validate::{
     compare, fuse_blocks, validate_model, Engine, ValidateOptions, DEFAULT_MIN_FIDELITY,
@@ -38,12 +39,12 @@ fn model_circuits_at_16_and_32_qubits_match_on_aria_and_forte() {
     for (qubits, layers) in [(16, 4), (32, 5)] {
         let m = model(qubits, layers, qubits as u64);
         for target in [Target::Aria, Target::Forte] {
-            let mut calls = 0;
-            let v = validate_model(&m, target, 20, 7, &ValidateOptions::default(), |_| {
-                calls += 1
-            })
-            .unwrap();
-            assert_eq!((calls, v.inputs.len()), (20, 20));
+            let progress = Tally::default();
+            let v =
+                validate_model(&m, target, 20, 7, &ValidateOptions::default(), &progress).unwrap();
+            assert_eq!(v.inputs.len(), 20);
+            assert_eq!((progress.total(), progress.done()), (20, 20));
+            assert!(progress.finished());
             assert!(
                 v.min_fidelity >= DEFAULT_MIN_FIDELITY,
                 "{qubits} {target}: {}",
@@ -62,8 +63,15 @@ fn model_circuits_at_16_and_32_qubits_match_on_aria_and_forte() {
         }
         // The state vector agrees on a few inputs at 16 qubits.
         if qubits == 16 {
-            let v = validate_model(&m, Target::Forte, 2, 7, &opts(Engine::StateVector), |_| {})
-                .unwrap();
+            let v = validate_model(
+                &m,
+                Target::Forte,
+                2,
+                7,
+                &opts(Engine::StateVector),
+                &NoProgress,
+            )
+            .unwrap();
             assert!(v.min_fidelity >= DEFAULT_MIN_FIDELITY);
             assert!(v
                 .inputs
@@ -322,7 +330,7 @@ fn bad_input_gives_typed_errors() {
         other => panic!("{other:?}"),
     }
     let e = fuse_blocks(&bad, &bad.parameters).unwrap_err().to_string();
-    assert!(e.contains("--engine statevector"), "{e}");
+    assert!(e.contains("state-vector engine"), "{e}");
     // A lone superposing gate is not weight-preserving either.
     let mut lone = Circuit::new(2);
     lone.push(Gate::H { qubit: 1 }).unwrap();

@@ -138,7 +138,7 @@ pub enum Error {
     Training(String),
     // --- noise models and noisy simulation (src/noise) ---
     /// A noise model name that is not one of the presets.
-    #[error("unknown noise model \"{name}\"; known models: {known} (or give your own rates with --p1, --p2 and --readout)")]
+    #[error("unknown noise model \"{name}\"; known models: {known} (or give your own rates: p1, p2 and readout)")]
     UnknownNoiseModel { name: String, known: String },
     /// A noise rate that is not a probability (outside [0, 1], NaN or infinite).
     #[error(
@@ -165,13 +165,15 @@ pub enum Error {
     #[error("IonQ job: {0}")]
     IonqInvalidJob(String),
     /// No API key was given.
-    #[error("no IonQ API key: set the IONQ_API_KEY environment variable or pass --api-key")]
+    #[error(
+        "no IonQ API key: set the IONQ_API_KEY environment variable or give the key explicitly"
+    )]
     IonqMissingApiKey,
     /// HTTP 400: the server rejected the request; its message says why.
     #[error("IonQ API rejected the request (HTTP 400): {message}")]
     IonqBadRequest { message: String },
     /// HTTP 401: the API key was not accepted.
-    #[error("IonQ API: the API key was not accepted (HTTP 401: {message}); check IONQ_API_KEY or --api-key")]
+    #[error("IonQ API: the API key was not accepted (HTTP 401: {message}); check the key (IONQ_API_KEY)")]
     IonqUnauthorized { message: String },
     /// HTTP 403: the key is valid but may not use this resource.
     #[error("IonQ API: this API key may not access {url} (HTTP 403: {message})")]
@@ -232,7 +234,7 @@ pub enum Error {
     },
     /// Fusing a compiled circuit into two-qubit blocks for the subspace simulator met a
     /// block that changes Hamming weight.
-    #[error("ops #{first_op}..=#{last_op} fuse into a block on qubits {qubits:?} that does not preserve Hamming weight, so the subspace simulator cannot check this circuit; validate with --engine statevector (n ≤ ~24) or --engine mps")]
+    #[error("ops #{first_op}..=#{last_op} fuse into a block on qubits {qubits:?} that does not preserve Hamming weight, so the subspace simulator cannot check this circuit; validate with the state-vector engine (n ≤ ~24) or the MPS engine")]
     UnfusableBlock {
         qubits: Vec<usize>,
         first_op: usize,
@@ -268,7 +270,7 @@ pub enum Error {
     Plot { path: PathBuf, message: String },
     // --- U(1)-symmetric MPS (sim::mps::u1) ---
     /// The U(1) (Hamming-weight-conserving) MPS met a gate that changes Hamming weight.
-    #[error("{gate} does not conserve Hamming weight, so the U(1) MPS (--symmetry u1) cannot apply it; run the circuit on the dense MPS (--symmetry none), or convert the state with U1Mps::to_dense and apply the gate there")]
+    #[error("{gate} does not conserve Hamming weight, so the U(1) MPS cannot apply it; run the circuit on the dense MPS, or convert the state with U1Mps::to_dense and apply the gate there")]
     NotChargeConserving { gate: String },
     // --- imputation study ---
     /// An imputer or the imputation study cannot run with the given data or settings.

@@ -11,6 +11,7 @@ use super::emulator::{IdealRunner, JobRunner};
 use super::format::{NoiseRequest, Probabilities};
 use bfly_core::circuit::Circuit;
 use bfly_core::error::{Error, Result};
+use bfly_core::progress::NoProgress;
 use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyEngine, PRESET_NAMES};
 
 /// Shots a noisy job gets when it does not say.
@@ -63,7 +64,7 @@ impl JobRunner for NoisyRunner {
         let n = circuit.qubits;
         match shots {
             None => {
-                let out = simulate_noisy(circuit, &circuit.parameters, &config, None, None)?;
+                let out = simulate_noisy(circuit, &circuit.parameters, &config, None, &NoProgress)?;
                 let dist = out.distribution.ok_or_else(|| {
                     Error::InvalidInput(format!(
                         "an exact noisy distribution of {n} qubits is not available (MPS trajectories); ask for shots"
@@ -85,7 +86,7 @@ impl JobRunner for NoisyRunner {
                     &circuit.parameters,
                     &config,
                     Some((s as usize, seed)),
-                    None,
+                    &NoProgress,
                 )?;
                 let h = out
                     .histogram

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::simulate::{simulate_noisy, NoisyConfig, NoisyOutcome};
 use bfly_core::circuit::{Circuit, Param, Parameters};
 use bfly_core::error::Result;
+use bfly_core::progress::NoProgress;
 use bfly_exec::{CircuitRun, Executor, RunResult, ShotPlan};
 
 /// Turns a bound circuit (every parameter a number) into the circuit that is simulated,
@@ -98,9 +99,17 @@ impl NoisyExecutor {
                 match &self.prepare {
                     Some(hook) => {
                         let prepared = hook(&bind_circuit(run.circuit, &run.values)?)?;
-                        simulate_noisy(&prepared, &prepared.parameters, &self.config, shots, None)
+                        simulate_noisy(
+                            &prepared,
+                            &prepared.parameters,
+                            &self.config,
+                            shots,
+                            &NoProgress,
+                        )
                     }
-                    None => simulate_noisy(run.circuit, &run.values, &self.config, shots, None),
+                    None => {
+                        simulate_noisy(run.circuit, &run.values, &self.config, shots, &NoProgress)
+                    }
                 }
             })
             .collect()

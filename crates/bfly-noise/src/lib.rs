@@ -17,11 +17,12 @@
 //! ```
 //! use bfly_core::circuit::{loaders::Loader, ButterflyWorkload};
 //! use bfly_noise::{metrics, simulate_noisy, NoiseModel, NoisyConfig};
+//! use bfly_core::progress::NoProgress;
 //! let c = ButterflyWorkload::full(8, Loader::UnaryTree, 1).build().unwrap();
-//! let ideal = simulate_noisy(&c, &c.parameters, &NoisyConfig::new(NoiseModel::ideal()), None, None).unwrap();
+//! let ideal = simulate_noisy(&c, &c.parameters, &NoisyConfig::new(NoiseModel::ideal()), None, &NoProgress).unwrap();
 //! let mut config = NoisyConfig::new(NoiseModel::preset("forte-1").unwrap());
 //! config.postselect_weight = Some(1);
-//! let noisy = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap(); // exact ρ
+//! let noisy = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap(); // exact ρ
 //! let tvd = metrics::total_variation_distance(
 //!     ideal.distribution.as_ref().unwrap(), noisy.distribution.as_ref().unwrap()).unwrap();
 //! assert!(tvd > 0.0 && tvd < 0.2);

@@ -16,7 +16,7 @@
 //! `⌊S/T⌋ + [t < S mod T]` of them), sampled from that trajectory's state and then flipped
 //! by readout error; a trajectory with no shot is not simulated.
 
-use indicatif::ProgressBar;
+use bfly_core::progress::{FinishOnDrop, Progress};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -311,15 +311,17 @@ fn batch_size(n: usize) -> usize {
 }
 
 /// Simulate `circuit` with `values` under `config`; `shots = Some((S, seed))` samples `S`
-/// shots with that seed. `progress` (if given) advances once per trajectory.
+/// shots with that seed. `progress` is started with the trajectory count and advances once
+/// per trajectory.
 ///
 /// ```
 /// use bfly_core::circuit::{loaders::Loader, ButterflyWorkload};
 /// use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig};
+/// use bfly_core::progress::NoProgress;
 /// let c = ButterflyWorkload::full(4, Loader::UnaryTree, 1).build().unwrap();
 /// let mut config = NoisyConfig::new("aria-1".parse::<NoiseModel>().unwrap());
 /// config.postselect_weight = Some(1);
-/// let out = simulate_noisy(&c, &c.parameters, &config, None, None).unwrap(); // density matrix
+/// let out = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap(); // density matrix
 /// let ps = out.postselection.unwrap();
 /// assert!(ps.kept_fraction > 0.9 && ps.kept_fraction < 1.0);
 /// assert!((ps.marginals.iter().sum::<f64>() - 1.0).abs() < 1e-12);
@@ -329,7 +331,7 @@ pub fn simulate_noisy(
     values: &Parameters,
     config: &NoisyConfig,
     shots: Option<(usize, u64)>,
-    progress: Option<&ProgressBar>,
+    progress: &dyn Progress,
 ) -> Result<NoisyOutcome> {
     config.validate()?;
     let n = circuit.qubits;
@@ -344,14 +346,24 @@ pub fn simulate_noisy(
         config.trajectories
     };
     let readout_error = config.model.readout;
+    progress.start(
+        if engine == NoisyEngine::DensityMatrix {
+            1
+        } else {
+            trajectories as u64
+        },
+        "trajectories",
+    );
+    let _finish = FinishOnDrop(progress);
     match engine {
         NoisyEngine::DensityMatrix => {
             if n > MAX_DENSITY_QUBITS {
                 return Err(Error::NoisySimulation(format!(
-                    "the density-matrix engine takes at most {MAX_DENSITY_QUBITS} qubits, the circuit has {n}; use --engine statevector or mps"
+                    "the density-matrix engine takes at most {MAX_DENSITY_QUBITS} qubits, the circuit has {n}; use the state-vector or MPS engine"
                 )));
             }
             let rho = run_density_matrix(n, &gates)?;
+            progress.advance(1);
             let mut p = rho.probabilities();
             readout::apply_to_distribution(&readout_error, &mut p);
             Ok(from_distribution(n, engine, 0, p, config, shots))
@@ -383,9 +395,7 @@ pub fn simulate_noisy(
                             }
                             Some(sv.amplitudes().iter().map(|a| a.norm_sqr()).collect())
                         };
-                        if let Some(pb) = progress {
-                            pb.inc(1);
-                        }
+                        progress.advance(1);
                         Ok(out)
                     })
                     .collect::<Result<_>>()?;
@@ -474,7 +484,7 @@ fn run_mps_trajectories(
     mps_config: &MpsConfig,
     config: &NoisyConfig,
     shots: Option<(usize, u64)>,
-    progress: Option<&ProgressBar>,
+    progress: &dyn Progress,
 ) -> Result<NoisyOutcome> {
     let readout_error = config.model.readout;
     let shots_of = |t: usize| -> usize {
@@ -512,9 +522,7 @@ fn run_mps_trajectories(
             .map(|t| {
                 let s = shots_of(t);
                 if shots.is_some() && s == 0 {
-                    if let Some(pb) = progress {
-                        pb.inc(1);
-                    }
+                    progress.advance(1);
                     return Ok(PerTrajectory {
                         marginals: vec![0.0; n],
                         samples: Vec::new(),
@@ -547,9 +555,7 @@ fn run_mps_trajectories(
                     Some(k) => Some(super::weight::weight_resolved(mps, &readout_error, k)?),
                     None => None,
                 };
-                if let Some(pb) = progress {
-                    pb.inc(1);
-                }
+                progress.advance(1);
                 Ok(PerTrajectory {
                     marginals: mps.marginal_probabilities(),
                     samples,

@@ -7,12 +7,13 @@
 //! use bfly_train::{HybridModel, ModelSpec, Task};
 //! use bfly_exec::StateVectorExecutor;
 //! use bfly_train::inference::{infer, InferenceSettings};
+//! use bfly_core::progress::NoProgress;
 //! let model = HybridModel::new(&ModelSpec::new(3, 1, 8, 3, Task::Regression), 1).unwrap();
 //! let xs: Vec<Vec<f64>> = (0..20).map(|i| vec![i as f64, 1.0, -(i as f64)]).collect();
 //! let ys: Vec<Vec<f64>> = xs.iter().map(|x| vec![0.1 * x[0]]).collect();
 //! let data = Dataset::new(vec!["a".into(), "b".into(), "c".into()], vec!["y".into()], xs, ys).unwrap();
 //! let settings = InferenceSettings { shots: None, seed: 0, batch: 8 };
-//! let out = infer(&model, &data, &StateVectorExecutor, &settings, &mut |_, _| {}).unwrap();
+//! let out = infer(&model, &data, &StateVectorExecutor, &settings, &NoProgress).unwrap();
 //! // Exact simulation on the state vector reproduces the model's own (unary) predictions.
 //! assert!(out.max_deviation_from_exact < 1e-10);
 //! assert_eq!(out.circuits, 20);
@@ -27,6 +28,7 @@ use super::loss::Task;
 use super::model::HybridModel;
 use crate::data::Dataset;
 use bfly_core::error::{Error, Result};
+use bfly_core::progress::{FinishOnDrop, Progress};
 
 /// How to run inference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,13 +98,13 @@ pub struct Inference {
 }
 
 /// Run `model` on every row of `data` through `executor`, `settings.batch` circuits per
-/// request; `progress(done, total)` is called after each batch.
+/// request; `progress` counts rows and advances after each batch.
 pub fn infer(
     model: &HybridModel,
     data: &Dataset,
     executor: &dyn Executor,
     settings: &InferenceSettings,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &dyn Progress,
 ) -> Result<Inference> {
     if settings.batch == 0 {
         return Err(Error::InvalidInput(
@@ -124,6 +126,8 @@ pub fn infer(
             data.n_targets()
         )));
     }
+    progress.start(data.len() as u64, "rows");
+    let _finish = FinishOnDrop(progress);
     let t0 = Instant::now();
     let mut predictions = Vec::with_capacity(data.len());
     let mut circuits = 0u64;
@@ -131,7 +135,7 @@ pub fn infer(
         let plan = ShotPlan::new(settings.shots, settings.seed, b as u64);
         predictions.extend(model.predict_with(executor, chunk, &plan)?);
         circuits += chunk.len() as u64;
-        progress(predictions.len(), data.len());
+        progress.advance(chunk.len() as u64);
     }
     let seconds = t0.elapsed().as_secs_f64();
     let exact_predictions = data

@@ -131,12 +131,12 @@ impl TrainConfig {
         }
         if self.gradient == GradientMethod::Exact && self.shots.is_some() {
             return Err(Error::Training(
-                "exact gradients are computed in simulation and take no shots; use --gradient shift or parallel-shift to train with shots".into(),
+                "exact gradients are computed in simulation and take no shots; use the shift or parallel-shift gradient to train with shots".into(),
             ));
         }
         if self.gradient == GradientMethod::Exact && self.backend != Engine::Unary {
             return Err(Error::Training(format!(
-                "exact gradients always use the unary adjoint; the {} backend applies to the shift methods (use --backend unary or a shift method)",
+                "exact gradients always use the unary adjoint; the {} backend applies to the shift methods (use the unary backend or a shift method)",
                 self.backend
             )));
         }

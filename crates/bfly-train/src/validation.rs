@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use bfly_core::circuit::Parameters;
 use bfly_core::error::{Error, Result};
+use bfly_core::progress::{FinishOnDrop, Progress};
 use bfly_ionq::compile::{CompileReport, Target};
 use bfly_ionq::validate::{validate_compilation, Comparison, ValidateOptions};
 
@@ -40,24 +41,28 @@ pub struct ModelValidation {
 }
 
 /// Compile the circuit of `model` for `inputs` random feature vectors (standard normal,
-/// seeded) and compare each compiled circuit with its source. `on_input` is called after
-/// each input (for progress bars).
+/// seeded) and compare each compiled circuit with its source. `progress` counts the
+/// inputs.
 pub fn validate_model(
     model: &HybridModel,
     target: Target,
     inputs: usize,
     seed: u64,
     options: &ValidateOptions,
-    mut on_input: impl FnMut(usize),
+    progress: &dyn Progress,
 ) -> Result<ModelValidation> {
     if inputs == 0 {
-        return Err(Error::InvalidInput("--inputs must be at least 1".into()));
+        return Err(Error::InvalidInput(
+            "the number of validation inputs must be at least 1".into(),
+        ));
     }
     let circuit = model.circuit()?;
+    progress.start(inputs as u64, "inputs");
+    let _finish = FinishOnDrop(progress);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut results = Vec::with_capacity(inputs);
     let mut report = None;
-    for i in 0..inputs {
+    for _ in 0..inputs {
         let features: Vec<f64> = (0..model.n_features())
             .map(|_| {
                 let u1: f64 = 1.0 - rng.random::<f64>();
@@ -73,7 +78,7 @@ pub fn validate_model(
             features,
             comparison,
         });
-        on_input(i);
+        progress.advance(1);
     }
     let min_fidelity = results
         .iter()

@@ -35,7 +35,7 @@
 
 #![warn(missing_docs)]
 
-pub use bfly_core::{bits, circuit, error, io, BitString, Error, Result};
+pub use bfly_core::{bits, circuit, error, io, progress, BitString, Error, Result};
 pub use bfly_exec as exec;
 pub use bfly_ionq as ionq;
 pub use bfly_ionq::compile;

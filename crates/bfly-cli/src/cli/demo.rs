@@ -13,6 +13,7 @@
 
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{Butterfly, ButterflyWorkload, LayerOrdering, Parameters};
+use butterfly_mps::progress::NoProgress;
 use butterfly_mps::report::{format_seconds, SimulationReport};
 use butterfly_mps::sim::fidelity::true_fidelity;
 use butterfly_mps::sim::mps::{run_mps, MpsConfig, TruncationReport};
@@ -286,7 +287,7 @@ fn ionq_stage(data: &std::path::Path, args: &Args) -> Result<IonqStage> {
         20,
         args.seed,
         &ValidateOptions::default(),
-        |_| {},
+        &NoProgress,
     )?;
     let first = v.inputs.first().expect("20 inputs");
     let circuit = model.circuit()?;

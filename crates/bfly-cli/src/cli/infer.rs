@@ -1,11 +1,11 @@
 //! `bfly infer`: run a trained model on a CSV table through an executor and print metrics.
 
+use super::progress::{self, Bar};
 use butterfly_mps::data::TypedTable;
 use butterfly_mps::sim::Engine;
 use butterfly_mps::train::inference::{infer, Inference, InferenceSettings};
 use butterfly_mps::train::HybridModel;
 use butterfly_mps::{Error, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -72,24 +72,13 @@ pub fn run(args: Args) -> Result<()> {
         },
     };
     let executor = args.executor.build(&local)?;
-    let bar = ProgressBar::new(data.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} samples · {elapsed} (ETA {eta})")
-            .expect("valid template"),
-    );
+    let bar = Bar::new(progress::COUNT);
     let settings = InferenceSettings {
         shots: args.shots,
         seed: args.seed,
         batch: args.batch,
     };
-    let result = infer(
-        &model,
-        &data,
-        executor.as_ref(),
-        &settings,
-        &mut |done, _| bar.set_position(done as u64),
-    );
-    bar.finish_and_clear();
+    let result = infer(&model, &data, executor.as_ref(), &settings, &bar);
     let result = result?;
     if selection.dropped > 0 {
         eprintln!(

@@ -8,6 +8,7 @@ pub mod executor;
 pub mod infer;
 pub mod ionq;
 pub mod noisy;
+pub mod progress;
 pub mod simulate;
 pub mod study;
 pub mod sweep;

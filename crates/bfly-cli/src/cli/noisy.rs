@@ -1,11 +1,11 @@
 //! `bfly noisy`: simulate a circuit file under a noise model and compare with the ideal run.
 
+use super::progress::{self, Bar};
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::noise::compare::{ideal_reference, NoiseComparison};
 use butterfly_mps::noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyEngine, ReadoutError};
 use butterfly_mps::Result;
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -132,19 +132,13 @@ pub fn run(args: Args) -> Result<()> {
     let ideal_time = t1.elapsed().as_secs_f64();
     let engine = config.engine.resolve(circuit.qubits);
     let bar = if matches!(engine, NoisyEngine::DensityMatrix) || model.gates_are_ideal() {
-        ProgressBar::hidden()
+        Bar::hidden()
     } else {
-        let bar = ProgressBar::new(args.trajectories as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} trajectories · {elapsed}")
-                .expect("valid template"),
-        );
-        bar
+        Bar::new(progress::COUNT)
     };
     let t2 = Instant::now();
     let shots = (args.shots > 0).then_some((args.shots, args.seed));
-    let outcome = simulate_noisy(&circuit, &values, &config, shots, Some(&bar))?;
-    bar.finish_and_clear();
+    let outcome = simulate_noisy(&circuit, &values, &config, shots, &bar)?;
     let noisy_time = t2.elapsed().as_secs_f64();
     let label = format!(
         "{model}, RBS counted as {} two-qubit gate(s)",

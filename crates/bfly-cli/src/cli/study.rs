@@ -2,6 +2,7 @@
 //! data; classical imputers against hybrid Butterfly imputers), with a progress bar over
 //! methods × seeds; writes markdown, CSV, JSON and an SVG plot and prints the table.
 
+use super::progress::{Bar, MessagesOnly};
 use butterfly_mps::noise::NoisyEngine;
 use butterfly_mps::study::hardware::{run_hardware_rows, HardwareConfig, HardwareVariant};
 use butterfly_mps::study::{run_study, ClassicalMethod, StudyConfig, StudyEvent, DEFAULT_TARGET};
@@ -235,11 +236,8 @@ fn run_hardware(args: HardwareArgs) -> Result<()> {
         )
         .expect("valid template"),
     );
-    let circuits_bar = bar.clone();
-    let progress = Arc::new(move |name: &str, done: u64| {
-        circuits_bar.set_message(format!("{name}: {done} circuits"));
-    });
-    let report = run_hardware_rows(&config, Some(progress), &mut |event| match event {
+    let circuits = Arc::new(MessagesOnly(Bar::from(bar.clone())));
+    let report = run_hardware_rows(&config, circuits, &mut |event| match event {
         StudyEvent::Start { steps } => bar.set_length(*steps as u64),
         StudyEvent::Done { method, seed, auc } => {
             bar.set_message(format!("{method}, seed {seed}: AUC {auc:.4}"));

@@ -1,9 +1,10 @@
 //! `bfly sweep`: accuracy-vs-χ and scaling studies (resumable, one process per point).
 
+use super::progress::{self, Bar};
 use butterfly_mps::sweep::accuracy::{replot_accuracy, run_accuracy};
 use butterfly_mps::sweep::scaling::{run_scaling, ScalingSpec};
-use butterfly_mps::sweep::worker::child_main;
-use butterfly_mps::sweep::{grid, parse_families, PointSpec};
+use butterfly_mps::sweep::worker::{child_main, ChildCommand};
+use butterfly_mps::sweep::{grid, parse_families};
 use butterfly_mps::{Error, Result};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -94,15 +95,9 @@ pub struct PlotArgs {
     out: PathBuf,
 }
 
+/// The point comes on stdin as a JSON `PointRequest` (see `sweep::worker`).
 #[derive(clap::Args)]
-pub struct PointArgs {
-    /// The point as JSON (a `PointSpec`).
-    #[arg(long)]
-    spec: String,
-    /// Folder of cached exact references.
-    #[arg(long)]
-    reference_dir: PathBuf,
-}
+pub struct PointArgs {}
 
 fn budget(seconds: f64) -> Result<Duration> {
     if seconds.is_finite() && seconds > 0.0 {
@@ -114,8 +109,12 @@ fn budget(seconds: f64) -> Result<Duration> {
     }
 }
 
-fn exe() -> Result<PathBuf> {
-    std::env::current_exe().map_err(|e| Error::io("bfly", e))
+/// The sweeps run each point as `<this executable> sweep point`.
+fn point_command() -> Result<ChildCommand> {
+    Ok(ChildCommand {
+        program: std::env::current_exe().map_err(|e| Error::io("bfly", e))?,
+        args: vec!["sweep".into(), "point".into()],
+    })
 }
 
 pub fn run(target: Target) -> Result<()> {
@@ -131,7 +130,8 @@ pub fn run(target: Target) -> Result<()> {
                 a.cutoff,
             )?;
             let time_budget = a.time_budget.map(budget).transpose()?;
-            let summary = run_accuracy(&points, &a.out, &exe()?, time_budget, true)?;
+            let bar = Bar::new(progress::PERCENT);
+            let summary = run_accuracy(&points, &a.out, &point_command()?, time_budget, &bar)?;
             super::emit(&summary, a.json)
         }
         Target::Scaling(a) => {
@@ -144,7 +144,8 @@ pub fn run(target: Target) -> Result<()> {
                 target: a.target,
                 time_budget: budget(a.time_budget)?,
             };
-            let summary = run_scaling(&spec, &a.out, &exe()?)?;
+            let bar = Bar::new(progress::COUNT);
+            let summary = run_scaling(&spec, &a.out, &point_command()?, &bar)?;
             super::emit(&summary, a.json)
         }
         Target::Plot(a) => {
@@ -153,12 +154,8 @@ pub fn run(target: Target) -> Result<()> {
             }
             Ok(())
         }
-        Target::Point(a) => {
-            let spec: PointSpec = serde_json::from_str(&a.spec).map_err(|source| Error::Json {
-                context: "--spec".into(),
-                source,
-            })?;
-            child_main(&spec, &a.reference_dir, &mut std::io::stdout().lock())
+        Target::Point(PointArgs {}) => {
+            child_main(std::io::stdin().lock(), &mut std::io::stdout().lock())
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `bfly validate`: check compiled circuits against their source by exact simulation.
 
+use super::progress::{self, Bar};
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::compile::Target;
 use butterfly_mps::train::HybridModel;
@@ -8,7 +9,6 @@ use butterfly_mps::validate::{
     DEFAULT_MIN_FIDELITY,
 };
 use butterfly_mps::{Error, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -114,18 +114,11 @@ pub fn run(args: Args) -> Result<()> {
             .ok_or_else(|| Error::InvalidInput("--model needs --target aria|forte|qis".into()))?;
         let model = HybridModel::load(path)?;
         let bar = if args.json {
-            ProgressBar::hidden()
+            Bar::hidden()
         } else {
-            ProgressBar::new(args.inputs as u64)
+            Bar::new(progress::COUNT)
         };
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} inputs {elapsed}")
-                .expect("valid template"),
-        );
-        let v = validate_model(&model, target, args.inputs, args.seed, &options, |_| {
-            bar.inc(1)
-        })?;
-        bar.finish_and_clear();
+        let v = validate_model(&model, target, args.inputs, args.seed, &options, &bar)?;
         if let (Some(out), Some(first)) = (&args.save_circuit, v.inputs.first()) {
             let mut c = model.circuit()?;
             let u = model.encode(&first.features)?.u;

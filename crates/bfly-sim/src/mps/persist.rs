@@ -178,7 +178,7 @@ impl Mps {
                     bytes.len()
                 )
             } else {
-                "not an MPS file (the first bytes are not \"BFLYMPS\"); pass a file written by `Mps::save` / `bfly simulate --backend mps --save-state`".into()
+                "not an MPS file (the first bytes are not \"BFLYMPS\"); pass a file written by `Mps::save`".into()
             }));
         }
         let payload = framed_payload(bytes, path, "MPS", FILE_VERSION)?;

@@ -22,10 +22,12 @@
 //! result (the shot seeds follow the circuit's index in the whole batch).
 //!
 //! ```no_run
+//! use bfly_core::progress::NoProgress;
 //! use bfly_studies::study::hardware::{run_hardware_rows, HardwareConfig};
+//! use std::sync::Arc;
 //! let mut config = HardwareConfig::default();
 //! config.study.seeds = 3;
-//! let report = run_hardware_rows(&config, None, &mut |_| {}).unwrap();
+//! let report = run_hardware_rows(&config, Arc::new(NoProgress), &mut |_| {}).unwrap();
 //! println!("{}", report.markdown());
 //! ```
 
@@ -40,6 +42,7 @@ use super::imputation::{run_study, ClassicalMethod, StudyConfig, StudyEvent, Stu
 use super::metrics::{mean_std, welch_t_test, WelchTest};
 use crate::impute::{FinalLayer, HybridImputer};
 use bfly_core::error::{Error, Result};
+use bfly_core::progress::Progress;
 use bfly_exec::{CircuitRun, Executor, RunResult, ShotPlan, UnaryExecutor};
 use bfly_ionq::compile::{executor_hook, Target};
 use bfly_ionq::{EmulatedIonq, IonqExecutor, NoisyRunner};
@@ -173,11 +176,9 @@ impl Default for HardwareConfig {
     }
 }
 
-/// Called after every chunk an executor ran: (executor name, circuits it ran so far).
-pub type CircuitProgress = Arc<dyn Fn(&str, u64) + Send + Sync>;
-
 /// Runs an executor's batches in chunks of at most `chunk` circuits, counting them and
-/// reporting after each chunk; with `in_flight > 1`, that many chunks run at once (for
+/// reporting after each chunk (`advance` by its circuits, and a `message` such as
+/// `noisy:forte-1: 30 circuits`); with `in_flight > 1`, that many chunks run at once (for
 /// executors that wait on a server: the emulator's jobs of one chunk compute while
 /// another chunk is submitted or polled). Chunk `k` gets the plan's `index_offset`
 /// advanced to its first circuit, so seeds and results equal an unchunked call's.
@@ -186,12 +187,12 @@ pub struct ChunkedExecutor {
     chunk: usize,
     in_flight: usize,
     done: AtomicU64,
-    progress: Option<CircuitProgress>,
+    progress: Arc<dyn Progress>,
 }
 
 impl ChunkedExecutor {
     /// Wrap `inner`, one chunk at a time; `chunk` ≥ 1.
-    pub fn new(inner: Arc<dyn Executor>, chunk: usize, progress: Option<CircuitProgress>) -> Self {
+    pub fn new(inner: Arc<dyn Executor>, chunk: usize, progress: Arc<dyn Progress>) -> Self {
         ChunkedExecutor {
             inner,
             chunk: chunk.max(1),
@@ -222,9 +223,9 @@ impl ChunkedExecutor {
         p.index_offset = plan.index_offset + (k * self.chunk) as u64;
         let out = self.inner.execute(part, &p)?;
         let done = self.done.fetch_add(part.len() as u64, Ordering::SeqCst) + part.len() as u64;
-        if let Some(progress) = &self.progress {
-            progress(&self.inner.name(), done);
-        }
+        self.progress.advance(part.len() as u64);
+        self.progress
+            .message(&format!("{}: {done} circuits", self.inner.name()));
         Ok(out)
     }
 }
@@ -315,25 +316,25 @@ impl HardwareConfig {
         }
         if !self.qubits.is_power_of_two() || self.qubits < 4 {
             return bad(format!(
-                "--qubits {} must be a power of two ≥ 4 (the Butterfly needs ≥ 2 layers so the last one can move to an executor)",
+                "qubits = {} must be a power of two ≥ 4 (the Butterfly needs ≥ 2 layers so the last one can move to an executor)",
                 self.qubits
             ));
         }
         if self.shots == 0 {
-            return bad("--shots 0: the shots, noisy and emulator variants sample; give at least 1 (1000 as the paper)".into());
+            return bad("shots = 0: the shots, noisy and emulator variants sample; give at least 1 (1000 as the paper)".into());
         }
         if self.trajectories == 0 {
             return bad(
-                "--trajectories 0: give at least 1 Monte-Carlo trajectory per circuit".into(),
+                "trajectories = 0: give at least 1 Monte-Carlo trajectory per circuit".into(),
             );
         }
         if self.epochs == 0 {
-            return bad("--epochs 0: the last stage needs at least one epoch".into());
+            return bad("epochs = 0: the last stage needs at least one epoch".into());
         }
         if let Some(r) = self.train_rows {
             if r < 10 {
                 return bad(format!(
-                    "--train-rows {r}: the last stage needs at least 10 rows (10 % of them are its validation split)"
+                    "train_rows = {r}: the last stage needs at least 10 rows (10 % of them are its validation split)"
                 ));
             }
         }
@@ -343,7 +344,7 @@ impl HardwareConfig {
         if let Some(k) = self.postselect_weight {
             if k == 0 || k > self.qubits {
                 return bad(format!(
-                    "--postselect-weight {k} must be in 1..={} (1 for the unary models)",
+                    "postselect_weight = {k} must be in 1..={} (1 for the unary models)",
                     self.qubits
                 ));
             }
@@ -351,7 +352,7 @@ impl HardwareConfig {
         let model: NoiseModel = self
             .noise
             .parse()
-            .map_err(|e: Error| Error::HardwareRows(format!("--noise \"{}\": {e}", self.noise)))?;
+            .map_err(|e: Error| Error::HardwareRows(format!("noise \"{}\": {e}", self.noise)))?;
         if model.gates_are_ideal()
             && self
                 .variants
@@ -359,7 +360,7 @@ impl HardwareConfig {
                 .any(|v| matches!(v, HardwareVariant::Noisy | HardwareVariant::Emulator))
         {
             return bad(format!(
-                "--noise {}: the noisy and emulator rows need a noise model with gate errors (aria-1, aria-2, forte-1)",
+                "noise = {}: the noisy and emulator rows need a noise model with gate errors (aria-1, aria-2, forte-1)",
                 self.noise
             ));
         }
@@ -459,7 +460,7 @@ impl HardwareConfig {
     /// The study configuration with the variants appended to its hybrids (executors
     /// built, the emulator started), what each row runs, and each row's executor (for
     /// its circuit count). `progress` sees every chunk of circuits the variants run.
-    pub fn build(&self, progress: Option<CircuitProgress>) -> Result<BuiltRows> {
+    pub fn build(&self, progress: Arc<dyn Progress>) -> Result<BuiltRows> {
         self.validate()?;
         let mut study = self.study.clone();
         let mut rows = Vec::new();
@@ -577,7 +578,7 @@ pub struct HardwareReport {
 /// circuits run by the variants' executors, `observer` every (method, seed).
 pub fn run_hardware_rows(
     config: &HardwareConfig,
-    progress: Option<CircuitProgress>,
+    progress: Arc<dyn Progress>,
     observer: &mut dyn FnMut(&StudyEvent<'_>),
 ) -> Result<HardwareReport> {
     let BuiltRows {

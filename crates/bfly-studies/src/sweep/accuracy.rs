@@ -8,17 +8,17 @@
 //! - `fidelity_vs_chi_<family>.{svg,png}`, `estimate_vs_true.{svg,png}`,
 //!   `time_vs_n_<family>.{svg,png}`, `memory_vs_n_<family>.{svg,png}`.
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::store::{write_tables, ResultStore};
-use super::worker::Worker;
+use super::worker::{ChildCommand, Worker};
 use super::{PointRecord, PointSpec, PointStatus};
 use crate::plot::{Corner, LineChart, Scale, Series};
 use bfly_core::circuit::loaders::Loader;
 use bfly_core::error::Result;
+use bfly_core::progress::{FinishOnDrop, Progress};
 
 /// Infidelities below this are drawn at this value on log axes (exact runs give 0 or
 /// rounding noise).
@@ -125,13 +125,16 @@ pub fn largest_gap(records: &[PointRecord]) -> Option<EstimateGap> {
     })
 }
 
-/// Run the points not yet in `store` one at a time (cheapest first) with a cost-weighted
-/// progress bar; returns how many ran.
+/// Run the points not yet in `store` one at a time (cheapest first); returns how many ran.
+///
+/// `progress` counts estimated cost in units of 10³ gate·χ³ (its unit is "kcost"), not
+/// points: a χ = 256 point costs thousands of χ = 2 points, so a per-point ETA would be
+/// meaningless. Its message names the point that runs.
 pub fn run_missing(
     points: &[PointSpec],
     store: &mut ResultStore,
     worker: &Worker,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<usize> {
     let todo: Vec<&PointSpec> = points
         .iter()
@@ -140,39 +143,27 @@ pub fn run_missing(
     if todo.is_empty() {
         return Ok(0);
     }
-    // The bar counts estimated cost (gates × χ³), not points: a χ = 256 point costs
-    // thousands of χ = 2 points, so a per-point ETA would be meaningless.
     const UNIT: f64 = 1e3;
     let total: f64 = todo.iter().map(|p| p.cost()).sum();
-    let bar = if progress {
-        ProgressBar::new((total / UNIT).ceil() as u64 + 1)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {percent:>3}% of est. work · {elapsed} elapsed, ETA {eta} · {msg}",
-        )
-        .expect("valid template"),
-    );
+    progress.start((total / UNIT).ceil() as u64 + 1, "kcost");
+    let _finish = FinishOnDrop(progress);
     for (i, p) in todo.iter().enumerate() {
-        bar.set_message(format!("point {}/{}: {}", i + 1, todo.len(), p.key()));
+        progress.message(&format!("point {}/{}: {}", i + 1, todo.len(), p.key()));
         let record = worker.run(p)?;
         store.append(record)?;
-        bar.inc((p.cost() / UNIT).round() as u64);
+        progress.advance((p.cost() / UNIT).round() as u64);
     }
-    bar.finish_and_clear();
     Ok(todo.len())
 }
 
 /// Run (or resume) an accuracy sweep over `points` into `dir`, then write the tables and
-/// plots. `exe` is the `bfly` binary that runs each point.
+/// plots. `child` starts the process that runs each point ([`super::worker`]).
 pub fn run_accuracy(
     points: &[PointSpec],
     dir: &Path,
-    exe: &Path,
+    child: &ChildCommand,
     time_budget: Option<std::time::Duration>,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<SweepSummary> {
     let start = std::time::Instant::now();
     let files = SweepFiles {
@@ -181,7 +172,7 @@ pub fn run_accuracy(
     };
     let mut store = ResultStore::open(&files.store())?;
     let worker = Worker {
-        exe: exe.to_path_buf(),
+        child: child.clone(),
         reference_dir: files.references(),
         time_budget,
     };
@@ -229,7 +220,7 @@ pub fn replot_accuracy(dir: &Path) -> Result<Vec<PathBuf>> {
     };
     if !files.store().exists() {
         return Err(bfly_core::error::Error::SweepSpec(format!(
-            "{} does not exist; run `bfly sweep accuracy --out {}` first",
+            "{} does not exist; run an accuracy sweep into {} first",
             files.store().display(),
             dir.display()
         )));

@@ -263,7 +263,7 @@ pub fn finish_point(spec: &PointSpec, ran: MpsRun, reference_dir: &Path) -> Resu
 pub fn parse_families(names: &[String]) -> Result<Vec<Loader>> {
     if names.is_empty() {
         return Err(Error::SweepSpec(
-            "no input family given; use e.g. --families hw2,hw3,angle".into(),
+            "no input family given; give e.g. hw2, hw3, angle".into(),
         ));
     }
     names.iter().map(|s| s.trim().parse()).collect()

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use super::accuracy::SweepFiles;
 use super::store::{write_tables, ResultStore};
-use super::worker::Worker;
+use super::worker::{ChildCommand, Worker};
 use super::{PointRecord, PointSpec, PointStatus};
 use crate::plot::{Corner, LineChart, Scale, Series};
 use bfly_core::circuit::loaders::Loader;
 use bfly_core::error::{Error, Result};
+use bfly_core::progress::{FinishOnDrop, Progress};
 
 /// What to search.
 #[derive(Clone, Debug)]
@@ -137,8 +138,15 @@ impl std::fmt::Display for ScalingSummary {
     }
 }
 
-/// Run (or resume) a scaling sweep into `dir` with `exe` running each point.
-pub fn run_scaling(spec: &ScalingSpec, dir: &Path, exe: &Path) -> Result<ScalingSummary> {
+/// Run (or resume) a scaling sweep into `dir`, `child` starting the process that runs each
+/// point ([`super::worker`]). `progress` counts (family, n) pairs; its message names the
+/// point that runs.
+pub fn run_scaling(
+    spec: &ScalingSpec,
+    dir: &Path,
+    child: &ChildCommand,
+    progress: &dyn Progress,
+) -> Result<ScalingSummary> {
     if spec.families.is_empty() || spec.qubits.is_empty() || spec.chis.is_empty() {
         return Err(Error::SweepSpec(
             "scaling needs at least one family, one qubit count and one χ".into(),
@@ -171,20 +179,15 @@ pub fn run_scaling(spec: &ScalingSpec, dir: &Path, exe: &Path) -> Result<Scaling
     };
     let mut store = ResultStore::open(&files.store())?;
     let worker = Worker {
-        exe: exe.to_path_buf(),
+        child: child.clone(),
         reference_dir: files.references(),
         time_budget: Some(spec.time_budget),
     };
     let (mut run, mut skipped) = (0, 0);
     let mut used: Vec<PointRecord> = Vec::new();
     let mut families = Vec::new();
-    let bar = indicatif::ProgressBar::new((spec.families.len() * qubits.len()) as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} (family, n) · {elapsed} elapsed · {msg}",
-        )
-        .expect("valid template"),
-    );
+    progress.start((spec.families.len() * qubits.len()) as u64, "(family, n)");
+    let finish = FinishOnDrop(progress);
     for &family in &spec.families {
         let mut rows = Vec::new();
         let mut stopped = format!("every n up to {} reached", qubits[qubits.len() - 1]);
@@ -201,7 +204,7 @@ pub fn run_scaling(spec: &ScalingSpec, dir: &Path, exe: &Path) -> Result<Scaling
                     cutoff: spec.cutoff,
                     ..p
                 };
-                bar.set_message(p.key());
+                progress.message(&p.key());
                 let record = match store.get(&p.key()) {
                     Some(r) => {
                         skipped += 1;
@@ -240,12 +243,12 @@ pub fn run_scaling(spec: &ScalingSpec, dir: &Path, exe: &Path) -> Result<Scaling
                     break;
                 }
             }
-            bar.inc(1);
+            progress.advance(1);
             match reached {
                 Some(row) => rows.push(row),
                 None => {
                     stopped = format!("n = {n} not reached: {why}");
-                    bar.inc(
+                    progress.advance(
                         (qubits.len() - qubits.iter().position(|&q| q == n).unwrap_or(0) - 1)
                             as u64,
                     );
@@ -260,7 +263,7 @@ pub fn run_scaling(spec: &ScalingSpec, dir: &Path, exe: &Path) -> Result<Scaling
             rows,
         });
     }
-    bar.finish_and_clear();
+    drop(finish);
     let mut written = vec![files.store()];
     write_tables(&used, &files.csv(), &files.json())?;
     written.extend([files.csv(), files.json()]);

@@ -1,13 +1,20 @@
-//! Running one sweep point in a child process (`bfly sweep point`), so that its peak memory
-//! is its own and a time budget is enforced by killing it.
+//! Running one sweep point in a child process, so that its peak memory is its own and a
+//! time budget is enforced by killing it.
 //!
-//! Protocol on the child's stdout: a line `ran <seconds>` as soon as the MPS run ends (the
-//! budget covers the run only, not the reference), then the [`PointRecord`] as one JSON
-//! line. The parent kills the child if `ran` does not arrive within the budget and records
-//! a [`PointStatus::Timeout`](super::PointStatus::Timeout).
+//! The library does not know how the child is started: the caller gives a
+//! [`ChildCommand`] (the `bfly` CLI gives its own executable and its hidden point
+//! subcommand), and the child calls [`child_main`] on its stdin and stdout.
+//!
+//! Protocol: the parent writes one [`PointRequest`] as JSON on the child's stdin and closes
+//! it. On its stdout the child prints a line `ran <seconds>` as soon as the MPS run ends
+//! (the budget covers the run only, not the reference), then the [`PointRecord`] as one
+//! JSON line. The parent kills the child if `ran` does not arrive within the budget and
+//! records a [`PointStatus::Timeout`](super::PointStatus::Timeout).
 
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -15,13 +22,27 @@ use std::time::Duration;
 use super::{finish_point, run_mps_point, PointRecord, PointSpec};
 use bfly_core::error::{Error, Result};
 
-/// The child's side: run `spec`, announce the end of the run, then print the record.
-pub fn child_main(spec: &PointSpec, reference_dir: &Path, out: &mut impl Write) -> Result<()> {
-    let ran = run_mps_point(spec)?;
+/// What the parent asks of one child: a point and where the cached references live.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PointRequest {
+    /// The point to run.
+    pub spec: PointSpec,
+    /// Folder of cached exact references.
+    pub reference_dir: PathBuf,
+}
+
+/// The child's side: read a [`PointRequest`] from `input`, run it, announce the end of the
+/// run on `out`, then print the record there.
+pub fn child_main(input: impl Read, out: &mut impl Write) -> Result<()> {
+    let request: PointRequest = serde_json::from_reader(input).map_err(|source| Error::Json {
+        context: "sweep point request (stdin)".into(),
+        source,
+    })?;
+    let ran = run_mps_point(&request.spec)?;
     writeln!(out, "ran {}", ran.seconds)
         .and_then(|_| out.flush())
         .map_err(|e| Error::io("<stdout>", e))?;
-    let record = finish_point(spec, ran, reference_dir)?;
+    let record = finish_point(&request.spec, ran, &request.reference_dir)?;
     writeln!(
         out,
         "{}",
@@ -31,11 +52,20 @@ pub fn child_main(spec: &PointSpec, reference_dir: &Path, out: &mut impl Write) 
     .map_err(|e| Error::io("<stdout>", e))
 }
 
+/// How to start a process that runs [`child_main`] on its stdin and stdout.
+#[derive(Clone, Debug)]
+pub struct ChildCommand {
+    /// The program (the CLI passes `std::env::current_exe()`).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+}
+
 /// How the drivers run points.
 #[derive(Clone, Debug)]
 pub struct Worker {
-    /// The `bfly` executable (the CLI passes `std::env::current_exe()`).
-    pub exe: PathBuf,
+    /// How a point's child process is started.
+    pub child: ChildCommand,
     /// Folder of cached exact references.
     pub reference_dir: PathBuf,
     /// Kill a point whose MPS run takes longer than this.
@@ -47,15 +77,28 @@ impl Worker {
     /// error if the child failed or was killed by someone else (re-running resumes there).
     pub fn run(&self, spec: &PointSpec) -> Result<PointRecord> {
         let key = spec.key();
-        let spec_json = serde_json::to_string(spec).expect("specs serialise");
-        let mut child = Command::new(&self.exe)
-            .args(["sweep", "point", "--spec", &spec_json, "--reference-dir"])
-            .arg(&self.reference_dir)
-            .stdin(Stdio::null())
+        let request = serde_json::to_vec(&PointRequest {
+            spec: *spec,
+            reference_dir: self.reference_dir.clone(),
+        })
+        .expect("requests serialise");
+        let program = &self.child.program;
+        let mut child = Command::new(program)
+            .args(&self.child.args)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error::io(&self.exe, e))?;
+            .map_err(|e| Error::io(program, e))?;
+        {
+            // Dropping stdin closes it, so the child's reader sees the end of the request.
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            if let Err(e) = stdin.write_all(&request) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::io(program, e));
+            }
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::channel::<String>();
@@ -91,7 +134,7 @@ impl Worker {
             None => rx.recv().ok(),
         };
         let second = first.as_ref().and_then(|_| rx.recv().ok());
-        let status = child.wait().map_err(|e| Error::io(&self.exe, e))?;
+        let status = child.wait().map_err(|e| Error::io(program, e))?;
         let _ = reader.join();
         let stderr_text = err_reader.join().unwrap_or_default();
         if !status.success() {

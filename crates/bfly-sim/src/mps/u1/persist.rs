@@ -95,7 +95,7 @@ impl U1Mps {
                 if bytes.len() < 8 && U1_FILE_MAGIC.starts_with(&bytes) {
                     format!("truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of a U(1) MPS file", bytes.len())
                 } else {
-                    "not a U(1) MPS file (the first bytes are not \"BFLYU1M\"); pass a file written by `U1Mps::save` / `bfly simulate --backend mps --symmetry u1 --save-state`".into()
+                    "not a U(1) MPS file (the first bytes are not \"BFLYU1M\"); pass a file written by `U1Mps::save`".into()
                 },
             ));
         }
