@@ -34,6 +34,9 @@
 //! assert_eq!(count.0.load(Ordering::Relaxed), 3);
 //! ```
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::Mutex;
+
 /// Receives the progress of one long call. Every method has a do-nothing default.
 pub trait Progress: Send + Sync {
     /// Work of `total` units begins; `unit` names what is counted ("trajectories",
@@ -73,24 +76,24 @@ impl Drop for FinishOnDrop<'_> {
 /// finished. For callers that poll instead of drawing (a binding, a test).
 #[derive(Debug, Default)]
 pub struct Tally {
-    total: std::sync::atomic::AtomicU64,
-    done: std::sync::atomic::AtomicU64,
-    finished: std::sync::atomic::AtomicBool,
-    messages: std::sync::Mutex<Vec<String>>,
+    total: AtomicU64,
+    done: AtomicU64,
+    finished: AtomicBool,
+    messages: Mutex<Vec<String>>,
 }
 
 impl Tally {
     /// The total of the last [`Progress::start`].
     pub fn total(&self) -> u64 {
-        self.total.load(std::sync::atomic::Ordering::SeqCst)
+        self.total.load(SeqCst)
     }
     /// Units advanced since the last start.
     pub fn done(&self) -> u64 {
-        self.done.load(std::sync::atomic::Ordering::SeqCst)
+        self.done.load(SeqCst)
     }
     /// Whether [`Progress::finish`] was called.
     pub fn finished(&self) -> bool {
-        self.finished.load(std::sync::atomic::Ordering::SeqCst)
+        self.finished.load(SeqCst)
     }
     /// Every message so far, in the order they arrived.
     pub fn messages(&self) -> Vec<String> {
@@ -103,14 +106,12 @@ impl Tally {
 
 impl Progress for Tally {
     fn start(&self, total: u64, _unit: &str) {
-        use std::sync::atomic::Ordering::SeqCst;
         self.total.store(total, SeqCst);
         self.done.store(0, SeqCst);
         self.finished.store(false, SeqCst);
     }
     fn advance(&self, units: u64) {
-        self.done
-            .fetch_add(units, std::sync::atomic::Ordering::SeqCst);
+        self.done.fetch_add(units, SeqCst);
     }
     fn message(&self, text: &str) {
         self.messages
@@ -119,7 +120,6 @@ impl Progress for Tally {
             .push(text.to_string());
     }
     fn finish(&self) {
-        self.finished
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.finished.store(true, SeqCst);
     }
 }
