@@ -95,7 +95,7 @@ fn the_state_carries_the_mps_truncation_report() {
     assert!(!tight.is_exact());
     assert_eq!(report.svd_fallbacks, 0);
     assert!(tight.as_mps().is_some());
-    assert_eq!(tight.to_dense_mps().unwrap().unwrap().len(), 16);
+    assert_eq!(tight.to_dense_mps().unwrap().unwrap().n_qubits(), 16);
     let u1 = simulate(
         &Engine::u1_mps(64, 0.0).unwrap(),
         &workload(16, Loader::HammingWeight(2), 2),

@@ -30,7 +30,7 @@ fn max_vec_diff(a: &[C64], b: &[C64]) -> f64 {
 }
 
 /// All 2^n amplitudes (index bit q = qubit q) through `to_dense`, an independent path
-/// from `amplitude_of`.
+/// from `amplitude`.
 fn vector(u1: &U1Mps) -> Vec<C64> {
     mps_common::to_dense(&u1.to_dense().unwrap())
 }

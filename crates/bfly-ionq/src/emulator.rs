@@ -132,7 +132,7 @@ impl JobRunner for IdealRunner {
             &circuit.parameters,
             &MpsConfig::new(WIDE_MPS_CHI, 0.0)?,
         )?;
-        Probabilities::from_samples(n, &mps.sample_shots(s as usize, seed)).map_err(bad)
+        Probabilities::from_samples(n, &mps.sample(s as usize, seed)).map_err(bad)
     }
 }
 

@@ -545,7 +545,7 @@ fn run_mps_trajectories(
                 let mut samples = Vec::new();
                 if let Some((_, seed)) = shots {
                     let shot_seed = derive_seed(seed, t as u64, 0);
-                    samples = mps.sample_shots(s, shot_seed);
+                    samples = mps.sample(s, shot_seed);
                     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, t as u64, 1));
                     for b in &mut samples {
                         readout::apply_to_shot(&readout_error, b, &mut rng);
@@ -557,7 +557,7 @@ fn run_mps_trajectories(
                 };
                 progress.advance(1);
                 Ok(PerTrajectory {
-                    marginals: mps.marginal_probabilities(),
+                    marginals: mps.marginals(),
                     samples,
                     weight,
                     fidelity: mps.report().fidelity_estimate,

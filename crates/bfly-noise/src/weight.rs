@@ -12,7 +12,7 @@ use num_complex::Complex64 as C64;
 
 use super::model::ReadoutError;
 use bfly_core::error::{Error, Result};
-use bfly_sim::Mps;
+use bfly_sim::{Mps, Simulator};
 
 /// `χ×χ` matrix, row-major, first index = bra (conjugated) bond.
 type Env = Vec<C64>;
@@ -90,7 +90,7 @@ fn add_scaled(acc: &mut Env, x: &Env, w: f64) {
 /// `(P(weight = k), [P(q reads 1, weight = k) for q in qubits])` of the measured bits,
 /// with readout error, normalised by `<ψ|ψ>`.
 pub fn weight_resolved(mps: &Mps, readout: &ReadoutError, k: usize) -> Result<(f64, Vec<f64>)> {
-    let n = mps.len();
+    let n = mps.n_qubits();
     if k > n {
         return Err(Error::NoisySimulation(format!(
             "post-selection weight {k} is larger than the number of qubits ({n})"
@@ -143,7 +143,7 @@ pub fn weight_resolved(mps: &Mps, readout: &ReadoutError, k: usize) -> Result<(f
         }
         right[i] = next;
     }
-    let norm = mps.norm_sq();
+    let norm = mps.norm_squared();
     if !(norm.is_finite() && norm > 0.0) {
         return Err(Error::Numerical(format!(
             "MPS norm is {norm}; cannot compute weight-resolved probabilities"

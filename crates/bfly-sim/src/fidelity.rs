@@ -38,7 +38,7 @@ pub struct FidelityCheck {
 
 /// `<mps|v>` for a dense vector `v` (index bit `q` = qubit `q`).
 pub fn overlap_with_dense(mps: &Mps, v: &[C64]) -> Result<C64> {
-    let n = mps.len();
+    let n = mps.n_qubits();
     if v.len() != 1usize << n {
         return Err(Error::InvalidInput(format!(
             "dense vector has {} entries, a {n}-qubit MPS needs 2^{n}",

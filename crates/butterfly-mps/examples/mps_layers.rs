@@ -8,6 +8,7 @@ use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::ButterflyWorkload;
 use butterfly_mps::circuit::Circuit;
 use butterfly_mps::sim::mps::{Mps, MpsConfig, SiteOrdering, Truncation};
+use butterfly_mps::sim::Simulator;
 
 fn main() -> butterfly_mps::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,7 +39,7 @@ fn main() -> butterfly_mps::Result<()> {
     for (name, range) in parts {
         let mut part = Circuit::new(n);
         part.ops = circuit.ops[range].to_vec();
-        state.run_scheduled(&part, &params)?;
+        state.run(&part, &params)?;
         let restored = state.restore_home_if_cheap()?;
         let t = t0.elapsed().as_secs_f64();
         let r = state.report();

@@ -217,7 +217,7 @@ pub fn compare(
             let a = run_mps(source, source_values, &config)?;
             let b = run_mps(compiled, compiled_values, &config)?;
             let overlap = a.overlap(&b)?;
-            let fidelity = overlap.norm_sqr() / (a.norm_sq() * b.norm_sq());
+            let fidelity = overlap.norm_sqr() / (a.norm_squared() * b.norm_squared());
             let (ra, rb) = (a.report(), b.report());
             let discarded = (ra.total_discarded_weight, rb.total_discarded_weight);
             Ok(Comparison {

@@ -3,8 +3,6 @@
 
 use num_complex::Complex64 as C64;
 
-use super::kernels::{is_real4, two_site};
-use super::Mps;
 use bfly_core::circuit::gate::unitarity_defect;
 use bfly_core::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use bfly_core::error::{Error, Result};
@@ -12,7 +10,8 @@ use bfly_core::error::{Error, Result};
 /// Gates must be unitary to this tolerance (the circuit IR's own check is 1e-8).
 const UNITARITY_TOLERANCE: f64 = 1e-8;
 
-/// Largest bond dimension at which [`Mps::restore_home_if_cheap`] reorders the chain.
+/// Largest bond dimension at which [`Chain::restore_home_if_cheap`](super::Chain::restore_home_if_cheap)
+/// reorders the chain.
 pub const RESTORE_MAX_BOND: usize = 8;
 
 const ZERO: C64 = C64::new(0.0, 0.0);
@@ -88,169 +87,9 @@ pub(crate) fn bind_in_layers(
     Ok((bound, layers))
 }
 
-impl Mps {
-    /// Run a circuit, reordering gates that commute trivially (disjoint qubits) so the
-    /// orthogonality centre travels less: maximal runs of consecutive gates on pairwise
-    /// disjoint qubits (a Butterfly layer, a loader level) are applied in order of the
-    /// gates' current sites (left to right, or right to left under
-    /// [`Routing::MoveLowerThrough`](super::Routing::MoveLowerThrough)). The state is
-    /// exactly the one the circuit order gives; on a coupling-first Butterfly this cuts
-    /// the QR steps of centre moves by ~5× (26,145 → 4,791 at n = 128), because a layer's
-    /// gates in circuit order jump around the bit-reversed chain. Between layers the
-    /// initial layout is restored while that is cheap ([`Mps::restore_home_if_cheap`]).
-    /// Layers whose gates fall into independent segments of the chain (bonds of dimension
-    /// 1 between them) run on several threads (see `parallel.rs`).
-    ///
-    /// Errors name the op index in circuit order.
-    pub fn run_scheduled(&mut self, circuit: &Circuit, values: &Parameters) -> Result<()> {
-        if circuit.qubits != self.n {
-            return Err(Error::InvalidInput(format!(
-                "circuit has {} qubits but the MPS has {}",
-                circuit.qubits, self.n
-            )));
-        }
-        let (bound, layers) = bind_in_layers(circuit, values, self.n)?;
-        for (index, mut layer) in layers.into_iter().enumerate() {
-            if index > 0 {
-                self.restore_home_if_cheap()?;
-            }
-            order_layer(self, &mut layer, &bound);
-            if self.apply_layer_in_parallel(&layer, &bound)? {
-                continue;
-            }
-            for i in layer {
-                self.apply_gate(&bound[i]).map_err(|e| match e {
-                    Error::InvalidInput(msg) => Error::InvalidOp {
-                        op: i,
-                        message: msg,
-                    },
-                    other => other,
-                })?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Reorder the chain back to its initial layout if that is cheap: every bond is at most
-    /// `RESTORE_MAX_BOND` (8) and at most a quarter of χ (so the SWAPs cannot truncate
-    /// anything that matters). Routing drifts the layout away from home; early in a circuit
-    /// (e.g. during a data loader, whose gates the bit-reversed layout makes long-range) the
-    /// drift would otherwise scramble the layout the rest of the circuit was laid out for.
-    /// Undoing it costs at most as many SWAPs as caused it (each SWAP changes the number of
-    /// inversions by one), all on tiny bonds.
-    pub fn restore_home_if_cheap(&mut self) -> Result<bool> {
-        self.restore_home()
-    }
-
-    /// Apply a gate (qubit indices, not sites).
-    pub fn apply_gate(&mut self, gate: &BoundGate) -> Result<()> {
-        match gate {
-            BoundGate::One { qubit, matrix } => self.apply_one_qubit(*qubit, matrix),
-            BoundGate::Two { qubits, matrix } => self.apply_two_qubit(qubits[0], qubits[1], matrix),
-        }
-    }
-
-    /// Contract a unitary 2×2 matrix into the site of `qubit` (a unitary leaves the
-    /// canonical form intact; non-unitary or non-finite matrices are refused).
-    pub fn apply_one_qubit(&mut self, qubit: usize, m: &Mat2) -> Result<()> {
-        check_one_qubit_gate(self.n, qubit, m)?;
-        let site = self.site_of_qubit[qubit];
-        let dl = self.bonds[site];
-        let t = &mut self.tensors[site];
-        // Layout l + dl·(s + 2r): for each r the two physical slices are consecutive.
-        for block in t.chunks_exact_mut(2 * dl) {
-            let (x0, x1) = block.split_at_mut(dl);
-            for (a, b) in x0.iter_mut().zip(x1.iter_mut()) {
-                let (u, v) = (*a, *b);
-                *a = m[0][0] * u + m[0][1] * v;
-                *b = m[1][0] * u + m[1][1] * v;
-            }
-        }
-        if m.iter().flatten().any(|z| z.im != 0.0) {
-            self.real = false;
-        }
-        Ok(())
-    }
-
-    /// Apply a 4×4 matrix on `|q_a q_b>` (index `2·q_a + q_b`). If the qubits are not
-    /// adjacent on the chain, one walks to the other by SWAPs (see [`super::Routing`]); the
-    /// permutation is tracked, not undone.
-    pub fn apply_two_qubit(&mut self, qa: usize, qb: usize, m: &Mat4) -> Result<()> {
-        check_two_qubit_gate(self.n, qa, qb, m)?;
-        route_and_apply(self, qa, qb, m)
-    }
-
-    /// Swap the contents of sites `i` and `i + 1` (a routing SWAP; the permutation follows).
-    pub fn swap_sites(&mut self, i: usize, centre_right: bool) -> Result<()> {
-        self.swap(i, centre_right)
-    }
-
-    /// Apply `g` (site order) to sites `i, i+1` with an SVD split and truncation; the
-    /// centre ends on `i + 1` if `centre_right`, else on `i`.
-    pub(crate) fn two_site_update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
-        if i + 1 >= self.n {
-            return Err(Error::InvalidInput(format!(
-                "two-site update at sites ({i}, {}) but the chain has {} sites",
-                i + 1,
-                self.n
-            )));
-        }
-        if self.centre < i {
-            self.move_centre_to(i);
-        } else if self.centre > i + 1 {
-            self.move_centre_to(i + 1);
-        }
-        let gate_real = is_real4(g);
-        let dims = (self.bonds[i], self.bonds[i + 1], self.bonds[i + 2]);
-        let (a, b) = self.tensors.split_at_mut(i + 1);
-        let (left, right) = (&mut a[i], &mut b[0]);
-        let split = if self.real && gate_real {
-            two_site(
-                &mut self.work.re,
-                left,
-                right,
-                dims,
-                g,
-                &self.truncation,
-                centre_right,
-            )?
-        } else {
-            two_site(
-                &mut self.work.cx,
-                left,
-                right,
-                dims,
-                g,
-                &self.truncation,
-                centre_right,
-            )?
-        };
-        if !gate_real {
-            self.real = false;
-        }
-        self.bonds[i + 1] = split.bond;
-        self.centre = if centre_right { i + 1 } else { i };
-        let c = split.choice;
-        let eps = if c.total_weight > 0.0 {
-            c.discarded_weight / c.total_weight
-        } else {
-            0.0
-        };
-        self.stats
-            .record(i, eps, c.truncated, split.bond, split.svd_fallbacks);
-        Ok(())
-    }
-
-    /// Permute the chain so that site `s` holds qubit `order[s]`, by adjacent SWAPs (with
-    /// the current truncation policy, so this may truncate if χ is tight).
-    pub fn reorder(&mut self, order: &[usize]) -> Result<()> {
-        self.reorder_to(order)
-    }
-}
-
-/// A chain whose two-qubit gates are routed by SWAPs: what the walk, the layer order and
-/// the gate checks need from either MPS engine (dense [`Mps`], U(1)
-/// [`U1Mps`](super::u1::U1Mps)), so both route identically.
+/// A chain whose two-qubit gates are routed by SWAPs: what the walk and the layer order
+/// need from the [`Chain`](super::Chain) (both engines), kept as a trait so the routing
+/// logic reads on its own.
 pub(crate) trait SwapChain {
     /// `(qubit_at_site, site_of_qubit)`: the current layout and its inverse.
     fn layout(&self) -> (&[usize], &[usize]);
@@ -423,31 +262,4 @@ pub(crate) fn order_layer<C: SwapChain + ?Sized>(
             std::cmp::Reverse(usize::MAX - sites.min().unwrap_or(0))
         }
     });
-}
-
-impl SwapChain for Mps {
-    fn layout(&self) -> (&[usize], &[usize]) {
-        (&self.qubit_at_site, &self.site_of_qubit)
-    }
-    fn layout_mut(&mut self) -> (&mut [usize], &mut [usize]) {
-        (&mut self.qubit_at_site, &mut self.site_of_qubit)
-    }
-    fn home_layout(&self) -> &[usize] {
-        &self.home
-    }
-    fn centre_site(&self) -> usize {
-        self.centre
-    }
-    fn routing_policy(&self) -> super::Routing {
-        self.routing
-    }
-    fn bond_and_cap(&self) -> (usize, usize) {
-        (self.max_bond_dimension(), self.truncation.max_bond)
-    }
-    fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
-        self.two_site_update(i, g, centre_right)
-    }
-    fn stats_mut(&mut self) -> &mut super::truncation::TruncationStats {
-        &mut self.stats
-    }
 }

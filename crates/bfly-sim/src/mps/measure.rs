@@ -8,15 +8,10 @@
 
 use faer::{Mat, MatRef};
 use num_complex::Complex64 as C64;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
-use super::Mps;
+use super::{DenseSites, Mps};
 use crate::linalg::matmul_into;
-use crate::{check_bits, Simulator};
-use bfly_core::bits::BitString;
-use bfly_core::circuit::BoundGate;
+use crate::Simulator;
 use bfly_core::error::{Error, Result};
 
 const ZERO: C64 = C64::new(0.0, 0.0);
@@ -24,7 +19,7 @@ const ZERO: C64 = C64::new(0.0, 0.0);
 /// Largest bond dimension [`Mps::overlap`] lets a temporary reordering reach.
 pub const OVERLAP_REORDER_MAX_BOND: usize = 2048;
 
-impl Mps {
+impl DenseSites {
     /// `A[:, s, :]` of `site` as a `χl × χr` view (column stride `2χl`).
     fn slice(&self, site: usize, s: usize) -> MatRef<'_, C64> {
         let (dl, dr) = (self.bonds[site], self.bonds[site + 1]);
@@ -69,14 +64,10 @@ impl Mps {
         (out, trace1)
     }
 
-    /// `<ψ|ψ>`, read at the centre in O(χ²).
-    pub fn norm_sq(&self) -> f64 {
-        self.tensors[self.centre].iter().map(|z| z.norm_sqr()).sum()
-    }
-
-    /// `P(q = 1)` for every qubit (normalised by `<ψ|ψ>`), in one O(nχ³) sweep.
-    pub fn marginal_probabilities(&self) -> Vec<f64> {
-        let (n, c) = (self.n, self.centre);
+    /// `P(site = 1)` for every site (normalised by `<ψ|ψ>`), in one O(nχ³) sweep out from
+    /// the orthogonality centre `c`.
+    pub(crate) fn marginals_from_centre(&self, c: usize) -> Vec<f64> {
+        let n = self.tensors.len();
         let mut by_site = vec![0.0; n];
         // Right of (and at) the centre: left environments, starting from the identity.
         let mut f = Mat::<C64>::identity(self.bonds[c], self.bonds[c]);
@@ -98,13 +89,14 @@ impl Mps {
             by_site[site] = t1;
             g = next;
         }
-        let mut out = vec![0.0; n];
-        for (s, p) in by_site.into_iter().enumerate() {
-            out[self.qubit_at_site[s]] = if norm > 0.0 { p / norm } else { 0.0 };
-        }
-        out
+        by_site
+            .into_iter()
+            .map(|p| if norm > 0.0 { p / norm } else { 0.0 })
+            .collect()
     }
+}
 
+impl Mps {
     /// `<Z_i Z_j>` for qubits `i`, `j` (normalised by `<ψ|ψ>`); 1 if `i == j`.
     pub fn expectation_zz(&self, i: usize, j: usize) -> Result<f64> {
         for q in [i, j] {
@@ -121,17 +113,17 @@ impl Mps {
         let (si, sj) = (self.site_of_qubit[i], self.site_of_qubit[j]);
         let lo = si.min(sj).min(self.centre);
         let hi = si.max(sj).max(self.centre);
-        let mut f = Mat::<C64>::identity(self.bonds[lo], self.bonds[lo]);
+        let mut f = Mat::<C64>::identity(self.sites.bonds[lo], self.sites.bonds[lo]);
         for site in lo..=hi {
             let signs = if site == si || site == sj {
                 [1.0, -1.0]
             } else {
                 [1.0, 1.0]
             };
-            f = self.push_left_env(&f, site, signs).0;
+            f = self.sites.push_left_env(&f, site, signs).0;
         }
         let value: f64 = (0..f.nrows()).map(|k| f[(k, k)].re).sum();
-        let norm = self.norm_sq();
+        let norm = self.norm_squared();
         Ok(if norm > 0.0 { value / norm } else { 0.0 })
     }
 
@@ -146,34 +138,14 @@ impl Mps {
         let site = self.site_of_qubit[i];
         let lo = site.min(self.centre);
         let hi = site.max(self.centre);
-        let mut f = Mat::<C64>::identity(self.bonds[lo], self.bonds[lo]);
+        let mut f = Mat::<C64>::identity(self.sites.bonds[lo], self.sites.bonds[lo]);
         for s in lo..=hi {
             let signs = if s == site { [1.0, -1.0] } else { [1.0, 1.0] };
-            f = self.push_left_env(&f, s, signs).0;
+            f = self.sites.push_left_env(&f, s, signs).0;
         }
         let value: f64 = (0..f.nrows()).map(|k| f[(k, k)].re).sum();
-        let norm = self.norm_sq();
+        let norm = self.norm_squared();
         Ok(if norm > 0.0 { value / norm } else { 0.0 })
-    }
-
-    /// `<bits|ψ>` in O(nχ²) (`bits` in qubit order).
-    pub fn amplitude_of(&self, bits: &BitString) -> Result<C64> {
-        check_bits(bits, self.n)?;
-        let mut v = vec![C64::new(1.0, 0.0)];
-        let mut w = Vec::new();
-        for site in 0..self.n {
-            let s = usize::from(bits.get(self.qubit_at_site[site]));
-            row_times_slice(
-                &v,
-                &self.tensors[site],
-                self.bonds[site],
-                self.bonds[site + 1],
-                s,
-                &mut w,
-            );
-            std::mem::swap(&mut v, &mut w);
-        }
-        Ok(v[0])
     }
 
     /// `P(only qubit q reads 1)` for every qubit `q` (the unary basis states), normalised
@@ -187,9 +159,9 @@ impl Mps {
             let mut next = Vec::new();
             row_times_slice(
                 &left[site],
-                &self.tensors[site],
-                self.bonds[site],
-                self.bonds[site + 1],
+                &self.sites.tensors[site],
+                self.sites.bonds[site],
+                self.sites.bonds[site + 1],
                 0,
                 &mut next,
             );
@@ -197,11 +169,11 @@ impl Mps {
         }
         // right: <0…0| over sites ≥ i+1, built from the end.
         let mut right = vec![C64::new(1.0, 0.0)];
-        let norm = self.norm_sq();
+        let norm = self.norm_squared();
         let mut out = vec![0.0; n];
         for site in (0..n).rev() {
-            let (dl, dr) = (self.bonds[site], self.bonds[site + 1]);
-            let t = &self.tensors[site];
+            let (dl, dr) = (self.sites.bonds[site], self.sites.bonds[site + 1]);
+            let t = &self.sites.tensors[site];
             // amp = left[site] · A[:,1,:] · right
             let mut amp = ZERO;
             let mut next_right = vec![ZERO; dl];
@@ -257,64 +229,24 @@ impl Mps {
     fn overlap_same_layout(&self, other: &Mps) -> Result<C64> {
         let mut e = Mat::<C64>::identity(1, 1);
         for site in 0..self.n {
-            let (dr_a, dr_b) = (self.bonds[site + 1], other.bonds[site + 1]);
-            let dl_b = other.bonds[site];
+            let (dr_a, dr_b) = (self.sites.bonds[site + 1], other.sites.bonds[site + 1]);
+            let dl_b = other.sites.bonds[site];
             let mut next = Mat::<C64>::zeros(dr_a, dr_b);
             let mut tmp = Mat::<C64>::zeros(e.nrows(), dr_b);
             let mut term = Mat::<C64>::zeros(dr_a, dr_b);
             debug_assert_eq!(e.ncols(), dl_b);
             for s in 0..2 {
-                matmul_into(tmp.as_mut(), e.as_ref(), other.slice(site, s));
-                matmul_into(term.as_mut(), self.slice(site, s).adjoint(), tmp.as_ref());
+                matmul_into(tmp.as_mut(), e.as_ref(), other.sites.slice(site, s));
+                matmul_into(
+                    term.as_mut(),
+                    self.sites.slice(site, s).adjoint(),
+                    tmp.as_ref(),
+                );
                 add_scaled(&mut next, &term, 1.0);
             }
             e = next;
         }
         Ok(e[(0, 0)])
-    }
-
-    /// `shots` measurement outcomes of all qubits (qubit order), by conditional sampling
-    /// site by site: O(nχ²) per shot after one O(nχ³) canonicalisation. Reproducible from
-    /// `seed` whatever the thread count (shot `i` uses ChaCha8 stream `i`).
-    pub fn sample_shots(&self, shots: usize, seed: u64) -> Vec<BitString> {
-        let mut state = self.clone();
-        state.move_centre_to(0);
-        let state = &state;
-        (0..shots)
-            .into_par_iter()
-            .with_min_len(64)
-            .map(|shot| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(shot as u64);
-                state.sample_one(&mut rng)
-            })
-            .collect()
-    }
-
-    /// One conditional sample; the centre must be at site 0.
-    fn sample_one(&self, rng: &mut ChaCha8Rng) -> BitString {
-        let mut bits = BitString::zeros(self.n);
-        let mut v = vec![C64::new(1.0, 0.0)];
-        let mut w0 = Vec::new();
-        let mut w1 = Vec::new();
-        for site in 0..self.n {
-            let (dl, dr) = (self.bonds[site], self.bonds[site + 1]);
-            row_times_slice(&v, &self.tensors[site], dl, dr, 0, &mut w0);
-            row_times_slice(&v, &self.tensors[site], dl, dr, 1, &mut w1);
-            // Sites right of this one are right-orthonormal, so ‖w_s‖² is the probability.
-            let p0: f64 = w0.iter().map(|z| z.norm_sqr()).sum();
-            let p1: f64 = w1.iter().map(|z| z.norm_sqr()).sum();
-            let total = p0 + p1;
-            let one = total > 0.0 && rng.random::<f64>() * total >= p0;
-            let (w, p) = if one { (&w1, p1) } else { (&w0, p0) };
-            let scale = if p > 0.0 { 1.0 / p.sqrt() } else { 0.0 };
-            v.clear();
-            v.extend(w.iter().map(|z| z * scale));
-            if one {
-                bits.set(self.qubit_at_site[site], true);
-            }
-        }
-        bits
     }
 }
 
@@ -328,50 +260,17 @@ fn add_scaled(out: &mut Mat<C64>, term: &Mat<C64>, sign: f64) {
 }
 
 /// `out[r] = Σ_l v[l] A[l, s, r]` for a site tensor `A` (`dl × 2 × dr`).
-fn row_times_slice(v: &[C64], t: &[C64], dl: usize, dr: usize, s: usize, out: &mut Vec<C64>) {
+pub(crate) fn row_times_slice(
+    v: &[C64],
+    t: &[C64],
+    dl: usize,
+    dr: usize,
+    s: usize,
+    out: &mut Vec<C64>,
+) {
     out.clear();
     out.extend((0..dr).map(|r| {
         let col = &t[dl * (s + 2 * r)..dl * (s + 2 * r + 1)];
         col.iter().zip(v).map(|(a, b)| a * b).sum::<C64>()
     }));
-}
-
-impl Simulator for Mps {
-    fn backend_name(&self) -> &'static str {
-        "mps"
-    }
-
-    fn n_qubits(&self) -> usize {
-        self.n
-    }
-
-    fn apply(&mut self, gate: &BoundGate) -> Result<()> {
-        self.apply_gate(gate)
-    }
-
-    /// Like the default, but gates that act on disjoint qubits may be applied in a different
-    /// order (the result is the same state): see [`Mps::run_scheduled`].
-    fn run(
-        &mut self,
-        circuit: &bfly_core::circuit::Circuit,
-        values: &bfly_core::circuit::Parameters,
-    ) -> Result<()> {
-        self.run_scheduled(circuit, values)
-    }
-
-    fn amplitude(&self, bits: &BitString) -> Result<C64> {
-        self.amplitude_of(bits)
-    }
-
-    fn marginals(&self) -> Vec<f64> {
-        self.marginal_probabilities()
-    }
-
-    fn norm_squared(&self) -> f64 {
-        self.norm_sq()
-    }
-
-    fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
-        self.sample_shots(shots, seed)
-    }
 }

@@ -171,7 +171,7 @@ impl Routing {
 
 /// SWAPs `routing` needs for the two-qubit gates `pairs`, applied in the given order from
 /// the layout `qubit_at_site` (a dry run on the permutation only: no tensors, no gate
-/// reordering or layout restoring as in `Mps::run_scheduled`). A quick way to compare
+/// reordering or layout restoring as in the chain's `Simulator::run`). A quick way to compare
 /// layouts for a circuit.
 pub fn count_swaps(qubit_at_site: &[usize], pairs: &[[usize; 2]], routing: Routing) -> usize {
     let n = qubit_at_site.len();

@@ -14,7 +14,8 @@
 use rayon::prelude::*;
 
 use super::truncation::TruncationStats;
-use super::Mps;
+use super::{DenseSites, Mps};
+use crate::Simulator;
 use bfly_core::circuit::BoundGate;
 use bfly_core::error::{Error, Result};
 
@@ -51,7 +52,7 @@ impl Mps {
         let mut starts = vec![0];
         let mut segment_of_site = vec![0; n];
         for (site, segment) in segment_of_site.iter_mut().enumerate().skip(1) {
-            if self.bonds[site] == 1 {
+            if self.sites.bonds[site] == 1 {
                 starts.push(site);
             }
             *segment = starts.len() - 1;
@@ -101,7 +102,7 @@ impl Mps {
             .iter()
             .zip(&local)
             .map(|(&(first, last), gates)| {
-                let chi = self.bonds[starts[first]..=end_of(last)]
+                let chi = self.sites.bonds[starts[first]..=end_of(last)]
                     .iter()
                     .copied()
                     .max()
@@ -166,8 +167,8 @@ impl Mps {
         park_right: Option<bool>,
     ) -> Chunk {
         let len = hi - lo + 1;
-        debug_assert!(self.bonds[lo] == 1 && self.bonds[hi + 1] == 1);
-        let tensors: Vec<_> = self.tensors[lo..=hi]
+        debug_assert!(self.sites.bonds[lo] == 1 && self.sites.bonds[hi + 1] == 1);
+        let tensors: Vec<_> = self.sites.tensors[lo..=hi]
             .iter_mut()
             .map(std::mem::take)
             .collect();
@@ -181,11 +182,15 @@ impl Mps {
         } else {
             self.centre - lo
         };
-        let work = self.pool.pop().unwrap_or_default();
+        let mut sites = DenseSites::from_tensors(
+            tensors,
+            self.sites.bonds[lo..=hi + 1].to_vec(),
+            self.sites.real,
+        );
+        sites.work = self.sites.pool.pop().unwrap_or_default();
         let state = Mps {
             n: len,
-            tensors,
-            bonds: self.bonds[lo..=hi + 1].to_vec(),
+            sites,
             centre,
             qubit_at_site: (0..len).collect(),
             site_of_qubit: (0..len).collect(),
@@ -193,9 +198,6 @@ impl Mps {
             truncation: self.truncation,
             routing: self.routing,
             stats: TruncationStats::new(len),
-            real: self.real,
-            work,
-            pool: Vec::new(),
         };
         Chunk {
             lo,
@@ -211,16 +213,16 @@ impl Mps {
         let lo = chunk.lo;
         let state = &mut chunk.state;
         let len = state.n;
-        for (j, t) in state.tensors.iter_mut().enumerate() {
-            self.tensors[lo + j] = std::mem::take(t);
+        for (j, t) in state.sites.tensors.iter_mut().enumerate() {
+            self.sites.tensors[lo + j] = std::mem::take(t);
         }
-        self.bonds[lo + 1..lo + len].copy_from_slice(&state.bonds[1..len]);
+        self.sites.bonds[lo + 1..lo + len].copy_from_slice(&state.sites.bonds[1..len]);
         for j in 0..len {
             let q = chunk.global[state.qubit_at_site[j]];
             self.qubit_at_site[lo + j] = q;
             self.site_of_qubit[q] = lo + j;
         }
-        self.real &= state.real;
+        self.sites.real &= state.sites.real;
         if chunk.park_right.is_none() {
             self.centre = lo + state.centre;
         }
@@ -236,7 +238,7 @@ impl Mps {
         for (b, w) in s.discarded_per_bond.iter().enumerate() {
             g.discarded_per_bond[lo + b] += w;
         }
-        self.pool.push(std::mem::take(&mut state.work));
+        self.sites.pool.push(std::mem::take(&mut state.sites.work));
     }
 }
 
@@ -257,7 +259,7 @@ impl Chunk {
                     matrix,
                 },
             };
-            self.state.apply_gate(&gate).map_err(|e| with_op(e, i))?;
+            self.state.apply(&gate).map_err(|e| with_op(e, i))?;
         }
         match self.park_right {
             Some(true) => self.state.move_centre_to(self.state.n - 1),

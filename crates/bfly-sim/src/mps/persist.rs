@@ -19,7 +19,6 @@ use std::path::Path;
 use num_complex::Complex64 as C64;
 use serde::{Deserialize, Serialize};
 
-use super::kernels::Workspace;
 use super::ordering::Routing;
 use super::truncation::{Truncation, TruncationStats};
 use super::Mps;
@@ -140,15 +139,15 @@ impl Mps {
         let path = path.as_ref();
         let file = FileRef {
             n: self.n,
-            bonds: &self.bonds,
+            bonds: &self.sites.bonds,
             centre: self.centre,
             qubit_at_site: &self.qubit_at_site,
             home: &self.home,
-            tensors: &self.tensors,
+            tensors: &self.sites.tensors,
             truncation: &self.truncation,
             routing: &self.routing,
             stats: &self.stats,
-            real: self.real,
+            real: self.sites.real,
         };
         let payload =
             bincode::serde::encode_to_vec(&file, bincode::config::standard()).map_err(|e| {
@@ -249,8 +248,9 @@ impl Mps {
         let tensors_real = f.tensors.iter().flatten().all(|z| z.im == 0.0);
         Ok(Mps {
             n,
-            tensors: f.tensors,
-            bonds: f.bonds,
+            // Real-ness is recomputed rather than trusted: the real fast path must never
+            // drop imaginary parts.
+            sites: super::DenseSites::from_tensors(f.tensors, f.bonds, f.real && tensors_real),
             centre: f.centre,
             qubit_at_site,
             site_of_qubit,
@@ -258,10 +258,6 @@ impl Mps {
             truncation: f.truncation,
             routing: f.routing,
             stats: f.stats,
-            // Recomputed rather than trusted: the real fast path must never drop imaginary parts.
-            real: f.real && tensors_real,
-            work: Workspace::default(),
-            pool: Vec::new(),
         })
     }
 }

@@ -5,21 +5,18 @@
 use num_complex::Complex64 as C64;
 
 use super::blocks::{BlockScalar, Blocks, Table};
-use super::kernels::{conserves_weight4, on_rayon_worker, two_site, U1Split, U1Workspace};
-use super::U1Mps;
-use crate::mps::gates::{
-    bind_in_layers, check_one_qubit_gate, check_two_qubit_gate, order_layer, route_and_apply,
-    SwapChain,
-};
+use super::kernels::{conserves_weight4, two_site, U1Split, U1Workspace};
+use super::{U1Mps, U1Sites};
+use crate::mps::chain::SiteSplit;
+use crate::mps::gates::bind_in_layers;
 use crate::mps::kernels::is_real4;
-use crate::mps::truncation::TruncationStats;
-use crate::mps::{MpsConfig, Routing, Truncation};
+use crate::mps::{MpsConfig, Truncation};
 use bfly_core::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use bfly_core::error::{Error, Result};
 
 /// Run `circuit` from `|0…0>` with a resolved config: leading one-qubit gates of each
 /// qubit (before its first two-qubit gate) form the initial product state, the rest runs
-/// scheduled by layers as in [`crate::mps::Mps::run_scheduled`].
+/// scheduled by layers as in the chain's [`Simulator::run`](crate::Simulator::run).
 pub(crate) fn run_from_zero(
     circuit: &Circuit,
     values: &Parameters,
@@ -98,100 +95,17 @@ pub fn fixed_input_weight(circuit: &Circuit, values: &Parameters) -> Result<Opti
     Ok(rest_conserves.then_some(weight))
 }
 
-/// A name for gate errors: "op #i (name on qubits …)".
-fn describe(circuit: &Circuit, i: usize) -> String {
-    format!(
-        "op #{i} ({} on qubits {:?})",
-        circuit.ops[i].name(),
-        circuit.ops[i].qubits()
-    )
-}
-
-impl U1Mps {
-    /// Run a circuit on this state (gates on disjoint qubits reordered as in the dense
-    /// engine's [`crate::mps::Mps::run_scheduled`]). Every gate must conserve Hamming
-    /// weight; errors name the op index.
-    pub fn run_scheduled(&mut self, circuit: &Circuit, values: &Parameters) -> Result<()> {
-        if circuit.qubits != self.n {
-            return Err(Error::InvalidInput(format!(
-                "circuit has {} qubits but the MPS has {}",
-                circuit.qubits, self.n
-            )));
-        }
-        let (bound, layers) = bind_in_layers(circuit, values, self.n)?;
-        self.run_layers(circuit, &bound, layers)
-    }
-
-    fn run_layers(
-        &mut self,
-        circuit: &Circuit,
-        bound: &[BoundGate],
-        layers: Vec<Vec<usize>>,
-    ) -> Result<()> {
-        // Refuse up front (before any work) if a gate breaks the symmetry.
-        for layer in &layers {
-            for &i in layer {
-                if !conserves_weight(&bound[i]) {
-                    return Err(Error::NotChargeConserving {
-                        gate: describe(circuit, i),
-                    });
-                }
-            }
-        }
-        on_rayon_worker(|| {
-            for (index, mut layer) in layers.into_iter().enumerate() {
-                if index > 0 {
-                    self.restore_home_if_cheap()?;
-                }
-                order_layer(self, &mut layer, bound);
-                for i in layer {
-                    self.apply_gate(&bound[i]).map_err(|e| match e {
-                        Error::InvalidInput(msg) => Error::InvalidOp {
-                            op: i,
-                            message: msg,
-                        },
-                        Error::NotChargeConserving { .. } => Error::NotChargeConserving {
-                            gate: describe(circuit, i),
-                        },
-                        other => other,
-                    })?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// Reorder the chain back to its initial layout while every bond is tiny (the dense
-    /// engine's rule, [`crate::mps::Mps::restore_home_if_cheap`]).
-    pub fn restore_home_if_cheap(&mut self) -> Result<bool> {
-        self.restore_home()
-    }
-
-    /// Permute the chain so that site `s` holds qubit `order[s]` (adjacent SWAPs).
-    pub fn reorder(&mut self, order: &[usize]) -> Result<()> {
-        self.reorder_to(order)
-    }
-
-    /// Apply a gate (qubit indices). Gates that change Hamming weight are refused with
+impl U1Sites {
+    /// A diagonal (weight-preserving) unitary 2×2 gate on `qubit` at `site`: scales the
+    /// `s = 0` and `s = 1` blocks of the site; a non-diagonal one is refused with
     /// [`Error::NotChargeConserving`].
-    pub fn apply_gate(&mut self, gate: &BoundGate) -> Result<()> {
-        match gate {
-            BoundGate::One { qubit, matrix } => self.apply_one_qubit(*qubit, matrix),
-            BoundGate::Two { qubits, matrix } => self.apply_two_qubit(qubits[0], qubits[1], matrix),
-        }
-    }
-
-    /// A diagonal (weight-preserving) unitary 2×2 gate: scales the `s = 0` and `s = 1`
-    /// blocks of the qubit's site.
-    pub fn apply_one_qubit(&mut self, qubit: usize, m: &Mat2) -> Result<()> {
-        check_one_qubit_gate(self.n, qubit, m)?;
+    pub(crate) fn diagonal_one_qubit(&mut self, site: usize, qubit: usize, m: &Mat2) -> Result<()> {
         if !conserves_weight2(m) {
             return Err(Error::NotChargeConserving {
                 gate: format!("a non-diagonal single-qubit gate on qubit {qubit}"),
             });
         }
-        let site = self.site_of_qubit[qubit];
-        for idx in 0..2 * (self.n + 1) {
+        for idx in 0..2 * (self.len() + 1) {
             let phase = m[idx % 2][idx % 2];
             if phase != C64::new(1.0, 0.0) {
                 self.blocks.scale(site, idx, phase);
@@ -200,58 +114,30 @@ impl U1Mps {
         Ok(())
     }
 
-    /// A weight-preserving 4×4 gate on `|q_a q_b>` (index `2·q_a + q_b`), routed by SWAPs
-    /// as in the dense engine.
-    pub fn apply_two_qubit(&mut self, qa: usize, qb: usize, m: &Mat4) -> Result<()> {
-        check_two_qubit_gate(self.n, qa, qb, m)?;
-        if !conserves_weight4(m) {
-            return Err(Error::NotChargeConserving {
-                gate: format!("a two-qubit gate on qubits ({qa}, {qb})"),
-            });
-        }
-        route_and_apply(self, qa, qb, m)
-    }
-
-    /// Swap the contents of sites `i` and `i + 1` (a routing SWAP).
-    pub fn swap_sites(&mut self, i: usize, centre_right: bool) -> Result<()> {
-        self.swap(i, centre_right)
-    }
-
     /// Apply the weight-preserving `g` (site order) to sites `i, i+1`: blockwise SVDs, one
-    /// global truncation, recorded in the truncation statistics as in the dense engine.
-    pub(crate) fn two_site_update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
-        if i + 1 >= self.n {
-            return Err(Error::InvalidInput(format!(
-                "two-site update at sites ({i}, {}) but the chain has {} sites",
-                i + 1,
-                self.n
-            )));
-        }
-        if self.centre < i {
-            self.move_centre_to(i);
-        } else if self.centre > i + 1 {
-            self.move_centre_to(i + 1);
-        }
+    /// global truncation over all sectors.
+    pub(crate) fn two_site_update(
+        &mut self,
+        i: usize,
+        g: &Mat4,
+        t: &Truncation,
+        right: bool,
+    ) -> Result<SiteSplit> {
         if !is_real4(g) {
             self.blocks.make_complex();
         }
-        let (dims, policy) = (&self.dims, &self.truncation);
+        let (dims, policy, centre_right) = (&self.dims, t, right);
         let split = match &mut self.blocks {
             Blocks::Real(t) => two_site_at(t, &mut self.work, dims, i, g, policy, centre_right)?,
             Blocks::Complex(t) => two_site_at(t, &mut self.work, dims, i, g, policy, centre_right)?,
         };
         let bond: usize = split.dims.iter().sum();
         self.dims[i + 1] = split.dims;
-        self.centre = if centre_right { i + 1 } else { i };
-        let c = split.choice;
-        let eps = if c.total_weight > 0.0 {
-            c.discarded_weight / c.total_weight
-        } else {
-            0.0
-        };
-        self.stats
-            .record(i, eps, c.truncated, bond, split.svd_fallbacks);
-        Ok(())
+        Ok(SiteSplit {
+            bond,
+            choice: split.choice,
+            svd_fallbacks: split.svd_fallbacks,
+        })
     }
 }
 
@@ -291,32 +177,5 @@ pub fn conserves_weight(g: &BoundGate) -> bool {
     match g {
         BoundGate::One { matrix, .. } => conserves_weight2(matrix),
         BoundGate::Two { matrix, .. } => conserves_weight4(matrix),
-    }
-}
-
-impl SwapChain for U1Mps {
-    fn layout(&self) -> (&[usize], &[usize]) {
-        (&self.qubit_at_site, &self.site_of_qubit)
-    }
-    fn layout_mut(&mut self) -> (&mut [usize], &mut [usize]) {
-        (&mut self.qubit_at_site, &mut self.site_of_qubit)
-    }
-    fn home_layout(&self) -> &[usize] {
-        &self.home
-    }
-    fn centre_site(&self) -> usize {
-        self.centre
-    }
-    fn routing_policy(&self) -> Routing {
-        self.routing
-    }
-    fn bond_and_cap(&self) -> (usize, usize) {
-        (self.max_bond_dimension(), self.truncation.max_bond)
-    }
-    fn update(&mut self, i: usize, g: &Mat4, centre_right: bool) -> Result<()> {
-        self.two_site_update(i, g, centre_right)
-    }
-    fn stats_mut(&mut self) -> &mut TruncationStats {
-        &mut self.stats
     }
 }

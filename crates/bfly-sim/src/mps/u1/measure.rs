@@ -4,22 +4,18 @@
 
 use faer::Mat;
 use num_complex::Complex64 as C64;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use super::blocks::BlockRef;
-use super::U1Mps;
+use super::U1Sites;
 use crate::linalg::matmul_into;
-use crate::{check_bits, Simulator};
 use bfly_core::bits::BitString;
-use bfly_core::circuit::BoundGate;
-use bfly_core::error::Result;
 
 /// One environment: a `d × d` matrix per charge (`None` for an absent sector).
-type Env = Vec<Option<Mat<C64>>>;
+pub(crate) type Env = Vec<Option<Mat<C64>>>;
 
-impl U1Mps {
+impl U1Sites {
     fn block(&self, site: usize, q: usize, s: usize) -> Option<BlockRef<'_>> {
         let (rows, cols) = (self.dims[site][q], self.dims[site + 1][q + s]);
         self.blocks.get(site, 2 * q + s, rows, cols)
@@ -27,8 +23,8 @@ impl U1Mps {
 
     /// Right environments `R_i[q] = Σ_s B(q,s) R_{i+1}[q+s] B(q,s)ᴴ` for every bond
     /// (`R_n[Q] = 1`), independent of the canonical form.
-    fn right_envs(&self) -> Vec<Env> {
-        let n = self.n;
+    pub(crate) fn right_envs(&self) -> Vec<Env> {
+        let n = self.len();
         let nq = n + 2;
         let mut envs: Vec<Env> = vec![vec![None; nq]; n + 1];
         for (env, &d) in envs[n].iter_mut().zip(&self.dims[n]) {
@@ -65,16 +61,10 @@ impl U1Mps {
         envs
     }
 
-    /// `<ψ|ψ>` (summed over total weights).
-    pub fn norm_sq(&self) -> f64 {
-        (0..2 * (self.n + 1))
-            .map(|idx| self.blocks.norm_sqr(self.centre, idx))
-            .sum()
-    }
-
-    /// `P(q = 1)` for every qubit, normalised by `<ψ|ψ>`.
-    pub fn marginal_probabilities(&self) -> Vec<f64> {
-        let n = self.n;
+    /// `P(site = 1)` for every site, normalised by `<ψ|ψ>` (right environments, then one
+    /// left sweep).
+    pub(crate) fn marginals(&self) -> Vec<f64> {
+        let n = self.len();
         let nq = n + 2;
         let right = self.right_envs();
         let norm = right[0][0].as_ref().map(|m| m[(0, 0)].re).unwrap_or(0.0);
@@ -114,50 +104,41 @@ impl U1Mps {
                     }
                 }
             }
-            out[self.qubit_at_site[site]] = if norm > 0.0 { p1 / norm } else { 0.0 };
+            out[site] = if norm > 0.0 { p1 / norm } else { 0.0 };
             left = next;
         }
         out
     }
 
-    /// `<bits|ψ>`: one path through the charge sectors (`O(nχ²)`).
-    pub fn amplitude_of(&self, bits: &BitString) -> Result<C64> {
-        check_bits(bits, self.n)?;
+    /// `<bits|ψ>` with `physical[site]` the bit read at each site: one path through the
+    /// charge sectors (`O(nχ²)`).
+    pub(crate) fn amplitude_along(&self, physical: &[usize]) -> C64 {
         let mut v = vec![C64::new(1.0, 0.0)];
         let mut q = 0;
-        for site in 0..self.n {
-            let s = usize::from(bits.get(self.qubit_at_site[site]));
+        for (site, &s) in physical.iter().enumerate() {
             let Some(a) = self.block(site, q, s) else {
-                return Ok(C64::new(0.0, 0.0));
+                return C64::new(0.0, 0.0);
             };
             v = (0..a.ncols())
                 .map(|c| (0..a.nrows()).map(|r| v[r] * a.at(r, c)).sum())
                 .collect();
             q += s;
         }
-        Ok(v[0])
+        v[0]
     }
 
-    /// `shots` samples of all qubits (qubit order), conditional site by site: `O(nχ²)` per
-    /// shot after one environment sweep; shot `i` uses ChaCha8 stream `i` of `seed`.
-    pub fn sample_shots(&self, shots: usize, seed: u64) -> Vec<BitString> {
-        let right = self.right_envs();
-        (0..shots)
-            .into_par_iter()
-            .with_min_len(64)
-            .map(|shot| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(shot as u64);
-                self.sample_one(&right, &mut rng)
-            })
-            .collect()
-    }
-
-    fn sample_one(&self, right: &[Env], rng: &mut ChaCha8Rng) -> BitString {
-        let mut bits = BitString::zeros(self.n);
+    /// One conditional sample given the right environments: a sampled prefix fixes the
+    /// charge, so a shot carries a single vector of one sector.
+    pub(crate) fn draw_one(
+        &self,
+        right: &[Env],
+        qubit_at_site: &[usize],
+        rng: &mut ChaCha8Rng,
+        bits: &mut BitString,
+    ) {
         let mut v = vec![C64::new(1.0, 0.0)];
         let mut q = 0;
-        for site in 0..self.n {
+        for site in 0..self.len() {
             let mut w: [Vec<C64>; 2] = [Vec::new(), Vec::new()];
             let mut p = [0.0f64; 2];
             for s in 0..2 {
@@ -185,50 +166,9 @@ impl U1Mps {
                 v = vec![C64::new(0.0, 0.0); self.dims[site + 1][q + s].max(1)];
             }
             if one {
-                bits.set(self.qubit_at_site[site], true);
+                bits.set(qubit_at_site[site], true);
             }
             q += s;
         }
-        bits
-    }
-}
-
-impl Simulator for U1Mps {
-    fn backend_name(&self) -> &'static str {
-        "mps-u1"
-    }
-
-    fn n_qubits(&self) -> usize {
-        self.n
-    }
-
-    fn apply(&mut self, gate: &BoundGate) -> Result<()> {
-        self.apply_gate(gate)
-    }
-
-    /// Gates on disjoint qubits may be reordered (same state): see
-    /// [`U1Mps::run_scheduled`].
-    fn run(
-        &mut self,
-        circuit: &bfly_core::circuit::Circuit,
-        values: &bfly_core::circuit::Parameters,
-    ) -> Result<()> {
-        self.run_scheduled(circuit, values)
-    }
-
-    fn amplitude(&self, bits: &BitString) -> Result<C64> {
-        self.amplitude_of(bits)
-    }
-
-    fn marginals(&self) -> Vec<f64> {
-        self.marginal_probabilities()
-    }
-
-    fn norm_squared(&self) -> f64 {
-        self.norm_sq()
-    }
-
-    fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
-        self.sample_shots(shots, seed)
     }
 }

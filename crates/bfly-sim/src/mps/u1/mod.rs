@@ -7,7 +7,7 @@
 //! `q' = q + s` (as ITensor's conserved quantum numbers or TeNPy's charges). Two-site
 //! updates then factor one small matrix per middle charge instead of one large one, and
 //! truncation ranks the singular values of all blocks together, with the dense engine's
-//! [`Truncation`] policy and [`TruncationReport`] (χ caps the *total* bond dimension).
+//! [`Truncation`] policy and [`TruncationReport`](super::TruncationReport) (χ caps the *total* bond dimension).
 //!
 //! # States of mixed Hamming weight: the right-boundary label `Q`
 //! The angle (RY product) input is a superposition of every weight. Weight-preserving
@@ -47,7 +47,7 @@
 //!   into the initial product state; after that a gate that changes Hamming weight is a
 //!   typed error ([`Error::NotChargeConserving`]) naming the op: run it with the dense
 //!   engine, or convert with [`U1Mps::to_dense`] and continue there.
-//! - Same layouts and routing ([`SiteOrdering`], [`Routing`]) as the dense engine, the
+//! - Same layouts and routing ([`SiteOrdering`], [`Routing`](super::Routing)) as the dense engine, the
 //!   same layer scheduling, the same [`Simulator`](crate::Simulator) interface,
 //!   sampling, and versioned save/load. (Not ported from the dense engine: running
 //!   independent chain segments on separate threads, which never applies to
@@ -77,13 +77,15 @@ pub use gates::fixed_input_weight;
 pub use persist::{U1_FILE_MAGIC, U1_FILE_VERSION};
 
 use num_complex::Complex64 as C64;
+use rand_chacha::ChaCha8Rng;
 
 use self::blocks::{BlockScalar, Blocks, Table};
-use self::kernels::U1Workspace;
-use super::truncation::TruncationStats;
-use super::{Mps, MpsConfig, Routing, SiteOrdering, Truncation, TruncationReport};
+use self::gates::conserves_weight;
+use self::kernels::{conserves_weight4, on_rayon_worker, U1Workspace};
+use super::chain::{SiteSplit, SiteStorage};
+use super::{Chain, DenseSites, Mps, MpsConfig, SiteOrdering, Truncation};
 use bfly_core::bits::BitString;
-use bfly_core::circuit::{Circuit, Parameters};
+use bfly_core::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use bfly_core::error::{Error, Result};
 
 /// Amplitudes below this modulus are treated as absent when building product states.
@@ -106,98 +108,51 @@ const ZERO_AMPLITUDE: f64 = 0.0;
 /// assert!((p[1000] - 0.4f64.sin().powi(2)).abs() < 1e-12);
 /// assert_eq!(psi.max_bond_dimension(), 2);
 /// ```
+pub type U1Mps = Chain<U1Sites>;
+
+/// The charge blocks of the U(1) engine [`U1Mps`]: every bond carries charge sectors and
+/// every site tensor is block-sparse (module docs); blocks are stored in `f64` while the
+/// state is real.
 #[derive(Clone, Debug)]
-pub struct U1Mps {
-    n: usize,
+pub struct U1Sites {
     /// `dims[i][q]`: dimension of the charge-`q` sector of the bond left of site `i`
     /// (`n + 2` entries; `0` = absent). `dims[0]` = `{0: 1}`, `dims[n]` = `{Q: 1}` for
     /// every total weight `Q` present.
-    dims: Vec<Vec<usize>>,
+    pub(crate) dims: Vec<Vec<usize>>,
     /// `blocks[i][2q + s]`: the `dims[i][q] × dims[i+1][q+s]` block of site `i`,
     /// column-major; empty = zero block (in `f64` while the state is real).
-    blocks: Blocks,
-    centre: usize,
-    qubit_at_site: Vec<usize>,
-    site_of_qubit: Vec<usize>,
-    home: Vec<usize>,
-    truncation: Truncation,
-    routing: Routing,
-    stats: TruncationStats,
-    work: U1Workspace,
+    pub(crate) blocks: Blocks,
+    pub(crate) work: U1Workspace,
 }
 
-impl U1Mps {
-    fn empty(n: usize, config: &MpsConfig) -> Result<Self> {
-        if n == 0 {
-            return Err(Error::InvalidInput(
-                "an MPS needs at least 1 qubit, got 0".into(),
-            ));
-        }
-        config.truncation.validate()?;
-        let qubit_at_site = config.ordering.qubit_at_site(n)?;
-        let mut site_of_qubit = vec![0; n];
-        for (s, &q) in qubit_at_site.iter().enumerate() {
-            site_of_qubit[q] = s;
-        }
-        Ok(U1Mps {
-            n,
+impl U1Sites {
+    /// `n` sites with every sector absent and every block zero.
+    pub(crate) fn empty(n: usize) -> Self {
+        U1Sites {
             dims: vec![vec![0; n + 2]; n + 1],
             blocks: Blocks::empty(n),
-            centre: 0,
-            home: qubit_at_site.clone(),
-            qubit_at_site,
-            site_of_qubit,
-            truncation: config.truncation,
-            routing: config.routing,
-            stats: TruncationStats::new(n),
             work: U1Workspace::default(),
-        })
+        }
     }
 
-    /// `|0…0>` on `n ≥ 1` qubits.
-    pub fn new(n: usize, config: &MpsConfig) -> Result<Self> {
-        let zero = [C64::new(1.0, 0.0), C64::new(0.0, 0.0)];
-        Self::from_product_state(&vec![zero; n], config)
+    /// The number of sites.
+    pub(crate) fn len(&self) -> usize {
+        self.dims.len() - 1
     }
 
-    /// The computational basis state `|bits>`.
-    pub fn from_bits(bits: &BitString, config: &MpsConfig) -> Result<Self> {
-        let (one, zero) = (C64::new(1.0, 0.0), C64::new(0.0, 0.0));
-        let states: Vec<[C64; 2]> = (0..bits.len())
-            .map(|q| {
-                if bits.get(q) {
-                    [zero, one]
-                } else {
-                    [one, zero]
-                }
-            })
-            .collect();
-        Self::from_product_state(&states, config)
-    }
-
-    /// The product state `⊗_q (a_q|0> + b_q|1>)` (`states[q] = [a_q, b_q]` in qubit order,
-    /// normalised here; finite and non-zero). A qubit with both amplitudes non-zero
-    /// mixes Hamming weights: the state is stored as `Σ_Q |ψ_Q⟩|Q⟩` (module docs), built
-    /// directly in left-canonical form (bond `i` has one sector per weight the first `i`
-    /// sites can hold).
-    pub fn from_product_state(states: &[[C64; 2]], config: &MpsConfig) -> Result<Self> {
-        let n = states.len();
-        let mut psi = Self::empty(n, config)?;
+    /// The product state of `amplitudes[site]` (normalised, site order). A site with both
+    /// amplitudes non-zero mixes Hamming weights: the state is stored as `Σ_Q |ψ_Q⟩|Q⟩`
+    /// (module docs), built directly in left-canonical form (bond `i` has one sector per
+    /// weight the first `i` sites can hold), so the centre is the last site.
+    fn product_state(amplitudes: &[[C64; 2]]) -> (Self, usize) {
+        let n = amplitudes.len();
+        let mut psi = Self::empty(n);
         // p[q]: probability that the sites left of the bond hold weight q.
         let mut p = vec![0.0f64; n + 2];
         p[0] = 1.0;
         psi.dims[0][0] = 1;
         let table = psi.blocks.complex_mut();
-        for (site, row) in table.iter_mut().enumerate() {
-            let qubit = psi.qubit_at_site[site];
-            let [a, b] = states[qubit];
-            let norm = (a.norm_sqr() + b.norm_sqr()).sqrt();
-            if !norm.is_finite() || norm == 0.0 {
-                return Err(Error::InvalidInput(format!(
-                    "product state of qubit {qubit} is [{a}, {b}]; each qubit needs a finite, non-zero 2-vector"
-                )));
-            }
-            let amp = [a / norm, b / norm];
+        for (site, (row, &amp)) in table.iter_mut().zip(amplitudes).enumerate() {
             let mut next = vec![0.0f64; n + 2];
             for q in 0..=site {
                 if p[q] == 0.0 {
@@ -235,10 +190,11 @@ impl U1Mps {
             p = next;
         }
         psi.blocks.shrink_to_real();
-        psi.centre = n - 1;
-        Ok(psi)
+        (psi, n.saturating_sub(1))
     }
+}
 
+impl U1Mps {
     /// The state `Σ_t amplitude_t |bits_t>` (any Hamming weights; repeated bitstrings add
     /// up), normalised, compressed to a canonical form with the config's truncation.
     /// Built as a direct sum (bond sizes up to the number of terms before compression), so
@@ -249,7 +205,7 @@ impl U1Mps {
         terms: &[(BitString, C64)],
         config: &MpsConfig,
     ) -> Result<Self> {
-        let mut psi = Self::empty(n, config)?;
+        let mut psi = Self::with_layout(n, config, U1Sites::empty(n))?;
         let norm: f64 = terms.iter().map(|t| t.1.norm_sqr()).sum::<f64>().sqrt();
         if terms.is_empty() || !norm.is_finite() || norm == 0.0 {
             return Err(Error::InvalidInput(
@@ -270,8 +226,8 @@ impl U1Mps {
         // pos[t]: index of term t inside its sector at the current bond.
         let mut weight = vec![0usize; terms.len()];
         let mut pos = vec![0usize; terms.len()];
-        psi.dims[0][0] = terms.len();
-        let table = psi.blocks.complex_mut();
+        psi.sites.dims[0][0] = terms.len();
+        let table = psi.sites.blocks.complex_mut();
         for (site, row) in table.iter_mut().enumerate() {
             let qubit = psi.qubit_at_site[site];
             let last = site + 1 == n;
@@ -282,10 +238,10 @@ impl U1Mps {
                 new_pos[t] = if last { 0 } else { count[q] };
                 count[q] = if last { 1 } else { count[q] + 1 };
             }
-            psi.dims[site + 1] = count;
+            psi.sites.dims[site + 1] = count;
             for (t, (bits, amp)) in terms.iter().enumerate() {
                 let (q, s) = (weight[t], usize::from(bits.get(qubit)));
-                let (rows, cols) = (psi.dims[site][q], psi.dims[site + 1][q + s]);
+                let (rows, cols) = (psi.sites.dims[site][q], psi.sites.dims[site + 1][q + s]);
                 let block = &mut row[2 * q + s];
                 if block.is_empty() {
                     block.resize(rows * cols, C64::new(0.0, 0.0));
@@ -314,8 +270,8 @@ impl U1Mps {
                 .map(|c| block[c * rows..(c + 1) * rows].iter().sum())
                 .collect();
         }
-        psi.blocks.shrink_to_real();
-        psi.dims[0][0] = 1;
+        psi.sites.blocks.shrink_to_real();
+        psi.sites.dims[0][0] = 1;
         psi.centre = n - 1;
         psi.compress()?;
         Ok(psi)
@@ -331,17 +287,17 @@ impl U1Mps {
             ordering: SiteOrdering::Custom(dense.qubit_at_site.clone()),
             routing: dense.routing,
         };
-        let mut psi = Self::empty(n, &config)?;
+        let mut psi = Self::with_layout(n, &config, U1Sites::empty(n))?;
         psi.home = dense.home.clone();
         for i in 0..=n {
             for q in 0..=i.min(n) {
-                psi.dims[i][q] = if i == n { 1 } else { dense.bonds[i] };
+                psi.sites.dims[i][q] = if i == n { 1 } else { dense.sites.bonds[i] };
             }
         }
-        let table = psi.blocks.complex_mut();
+        let table = psi.sites.blocks.complex_mut();
         for (site, row) in table.iter_mut().enumerate() {
-            let (dl, dr) = (dense.bonds[site], dense.bonds[site + 1]);
-            let t = &dense.tensors[site];
+            let (dl, dr) = (dense.sites.bonds[site], dense.sites.bonds[site + 1]);
+            let t = &dense.sites.tensors[site];
             for s in 0..2 {
                 let slice: Vec<C64> = (0..dr)
                     .flat_map(|r| t[dl * (s + 2 * r)..dl * (s + 2 * r + 1)].iter().copied())
@@ -351,7 +307,7 @@ impl U1Mps {
                 }
             }
         }
-        psi.blocks.shrink_to_real();
+        psi.sites.blocks.shrink_to_real();
         psi.centre = 0;
         psi.stats = dense.stats.clone();
         psi.compress()?;
@@ -369,30 +325,34 @@ impl U1Mps {
         let n = self.n;
         let weight: Vec<f64> = (0..=n)
             .map(|q| {
-                let mut w = self.blocks.norm_sqr(n - 1, 2 * q);
+                let mut w = self.sites.blocks.norm_sqr(n - 1, 2 * q);
                 if q > 0 {
-                    w += self.blocks.norm_sqr(n - 1, 2 * (q - 1) + 1);
+                    w += self.sites.blocks.norm_sqr(n - 1, 2 * (q - 1) + 1);
                 }
                 w
             })
             .collect();
         let floor = weight.iter().copied().fold(0.0, f64::max).sqrt() * crate::linalg::NOISE_FLOOR;
         for (q, &w) in weight.iter().enumerate() {
-            if self.dims[n][q] > 0 && w.sqrt() <= floor {
-                self.dims[n][q] = 0;
-                self.blocks.clear(n - 1, 2 * q);
+            if self.sites.dims[n][q] > 0 && w.sqrt() <= floor {
+                self.sites.dims[n][q] = 0;
+                self.sites.blocks.clear(n - 1, 2 * q);
                 if q > 0 {
-                    self.blocks.clear(n - 1, 2 * (q - 1) + 1);
+                    self.sites.blocks.clear(n - 1, 2 * (q - 1) + 1);
                 }
             }
         }
         let exact = Truncation::exact();
         for c in (1..self.n).rev() {
-            let (dims, _) = match &mut self.blocks {
-                Blocks::Real(t) => svd_left_at(t, &mut self.work, &self.dims, c, &exact)?,
-                Blocks::Complex(t) => svd_left_at(t, &mut self.work, &self.dims, c, &exact)?,
+            let (dims, _) = match &mut self.sites.blocks {
+                Blocks::Real(t) => {
+                    svd_left_at(t, &mut self.sites.work, &self.sites.dims, c, &exact)?
+                }
+                Blocks::Complex(t) => {
+                    svd_left_at(t, &mut self.sites.work, &self.sites.dims, c, &exact)?
+                }
             };
-            self.dims[c] = dims;
+            self.sites.dims[c] = dims;
             self.centre = c - 1;
         }
         Ok(())
@@ -405,6 +365,7 @@ impl U1Mps {
     pub fn to_dense(&self) -> Result<Mps> {
         let n = self.n;
         let offsets: Vec<Vec<usize>> = self
+            .sites
             .dims
             .iter()
             .map(|d| {
@@ -418,9 +379,9 @@ impl U1Mps {
                     .collect()
             })
             .collect();
-        let mut bonds: Vec<usize> = self.dims.iter().map(|d| d.iter().sum()).collect();
+        let mut bonds: Vec<usize> = self.sites.dims.iter().map(|d| d.iter().sum()).collect();
         bonds[n] = 1;
-        let table = self.blocks.to_complex();
+        let table = self.sites.blocks.to_complex();
         let mut tensors = Vec::with_capacity(n);
         for site in 0..n {
             let (dl, dr) = (bonds[site], bonds[site + 1]);
@@ -431,8 +392,8 @@ impl U1Mps {
                     if b.is_empty() {
                         continue;
                     }
-                    let rows = self.dims[site][q];
-                    let cols = self.dims[site + 1][q + s];
+                    let rows = self.sites.dims[site][q];
+                    let cols = self.sites.dims[site + 1][q + s];
                     for c in 0..cols {
                         let r = if site + 1 == n {
                             0
@@ -456,11 +417,9 @@ impl U1Mps {
                 routing: self.routing,
             },
         )?;
-        dense.tensors = tensors;
-        dense.bonds = bonds;
+        dense.sites = DenseSites::from_tensors(tensors, bonds, self.is_real());
         dense.home = self.home.clone();
         dense.stats = self.stats.clone();
-        dense.real = self.is_real();
         dense.centre = 0;
         dense.move_centre_to(n - 1);
         dense.centre = n - 1;
@@ -468,44 +427,12 @@ impl U1Mps {
         Ok(dense)
     }
 
-    /// Number of qubits.
-    pub fn len(&self) -> usize {
-        self.n
-    }
-
-    /// Always false (an MPS has at least one qubit).
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
-    /// `qubit_order()[s]` = qubit at site `s`.
-    pub fn qubit_order(&self) -> &[usize] {
-        &self.qubit_at_site
-    }
-
-    /// `site_of_qubits()[q]` = site of qubit `q`.
-    pub fn site_of_qubits(&self) -> &[usize] {
-        &self.site_of_qubit
-    }
-
-    /// Current orthogonality centre (a site index).
-    pub fn centre(&self) -> usize {
-        self.centre
-    }
-
-    /// Total bond dimensions (sum over charge sectors), `n − 1` entries in site order.
-    pub fn bond_dimensions(&self) -> Vec<usize> {
-        self.dims[1..self.n]
-            .iter()
-            .map(|d| d.iter().sum())
-            .collect()
-    }
-
     /// The charge sectors of every bond in site order (`n + 1` bonds including both
     /// ends): `(charge, dimension)` pairs, charge = number of 1s left of the bond (at the
     /// right end: the total weight `Q`).
     pub fn bond_sectors(&self) -> Vec<Vec<(usize, usize)>> {
-        self.dims
+        self.sites
+            .dims
             .iter()
             .map(|d| {
                 d.iter()
@@ -516,61 +443,96 @@ impl U1Mps {
             })
             .collect()
     }
+}
 
-    /// Largest total bond dimension.
-    pub fn max_bond_dimension(&self) -> usize {
-        self.bond_dimensions().into_iter().max().unwrap_or(1)
+impl SiteStorage for U1Sites {
+    const BACKEND_NAME: &'static str = "mps-u1";
+    /// The right environments of every bond.
+    type Sampler = Vec<measure::Env>;
+
+    fn product(amplitudes: &[[C64; 2]]) -> (Self, usize) {
+        Self::product_state(amplitudes)
     }
 
-    /// Bytes held by the blocks: 8 per number while the state is real, 16 once complex.
-    pub fn tensor_bytes(&self) -> usize {
-        self.blocks.bytes()
+    fn bond(&self, i: usize) -> usize {
+        self.dims[i].iter().sum()
     }
 
-    /// The truncation policy in force.
-    pub fn truncation(&self) -> Truncation {
-        self.truncation
-    }
-
-    /// Change the truncation policy for later gates.
-    pub fn set_truncation(&mut self, truncation: Truncation) -> Result<()> {
-        truncation.validate()?;
-        self.truncation = truncation;
-        Ok(())
-    }
-
-    /// True while every block is real.
-    pub fn is_real(&self) -> bool {
+    fn is_real(&self) -> bool {
         self.blocks.is_real()
     }
 
-    /// What truncation has discarded so far (the dense engine's report type; bond
-    /// dimensions are totals over charge sectors).
-    pub fn report(&self) -> TruncationReport {
-        self.stats.report(self.truncation, self.bond_dimensions())
+    /// 8 bytes per number while the state is real, 16 once complex.
+    fn bytes(&self) -> usize {
+        self.blocks.bytes()
     }
 
-    /// Move the orthogonality centre to `site` by blockwise QR steps.
-    pub fn move_centre_to(&mut self, site: usize) {
-        if site >= self.n {
-            return;
+    fn shift_right(&mut self, c: usize) {
+        self.dims[c + 1] = match &mut self.blocks {
+            Blocks::Real(t) => shift_right_at(t, &mut self.work, &self.dims, c),
+            Blocks::Complex(t) => shift_right_at(t, &mut self.work, &self.dims, c),
+        };
+    }
+
+    fn shift_left(&mut self, c: usize) {
+        self.dims[c] = match &mut self.blocks {
+            Blocks::Real(t) => shift_left_at(t, &mut self.work, &self.dims, c),
+            Blocks::Complex(t) => shift_left_at(t, &mut self.work, &self.dims, c),
+        };
+    }
+
+    fn two_site(&mut self, i: usize, g: &Mat4, t: &Truncation, right: bool) -> Result<SiteSplit> {
+        self.two_site_update(i, g, t, right)
+    }
+
+    fn admit_two_qubit(qubits: [usize; 2], m: &Mat4) -> Result<()> {
+        if conserves_weight4(m) {
+            return Ok(());
         }
-        while self.centre < site {
-            let c = self.centre;
-            self.dims[c + 1] = match &mut self.blocks {
-                Blocks::Real(t) => shift_right_at(t, &mut self.work, &self.dims, c),
-                Blocks::Complex(t) => shift_right_at(t, &mut self.work, &self.dims, c),
-            };
-            self.centre += 1;
-        }
-        while self.centre > site {
-            let c = self.centre;
-            self.dims[c] = match &mut self.blocks {
-                Blocks::Real(t) => shift_left_at(t, &mut self.work, &self.dims, c),
-                Blocks::Complex(t) => shift_left_at(t, &mut self.work, &self.dims, c),
-            };
-            self.centre -= 1;
-        }
+        Err(Error::NotChargeConserving {
+            gate: format!("a two-qubit gate on qubits ({}, {})", qubits[0], qubits[1]),
+        })
+    }
+
+    fn admits(gate: &BoundGate) -> bool {
+        conserves_weight(gate)
+    }
+
+    fn one_qubit(&mut self, site: usize, qubit: usize, m: &Mat2) -> Result<()> {
+        self.diagonal_one_qubit(site, qubit, m)
+    }
+
+    fn norm_at(&self, centre: usize) -> f64 {
+        (0..2 * (self.len() + 1))
+            .map(|idx| self.blocks.norm_sqr(centre, idx))
+            .sum()
+    }
+
+    fn marginals_by_site(&self, _centre: usize) -> Vec<f64> {
+        self.marginals()
+    }
+
+    fn amplitude(&self, physical: &[usize]) -> C64 {
+        self.amplitude_along(physical)
+    }
+
+    fn sampler(chain: &U1Mps) -> Vec<measure::Env> {
+        chain.sites.right_envs()
+    }
+
+    fn draw(
+        &self,
+        right: &Vec<measure::Env>,
+        qubit_at_site: &[usize],
+        rng: &mut ChaCha8Rng,
+        bits: &mut BitString,
+    ) {
+        self.draw_one(right, qubit_at_site, rng, bits)
+    }
+
+    /// The gate loop runs on a rayon worker ([`kernels::on_rayon_worker`]).
+    fn run_gate_loop<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+        on_rayon_worker(f)
     }
 }
 
@@ -615,14 +577,5 @@ fn svd_left_at<T: BlockScalar>(
 /// are accepted where). `SiteOrdering::Auto` is resolved for the circuit as in
 /// [`super::run_mps`].
 pub fn run_mps_u1(circuit: &Circuit, values: &Parameters, config: &MpsConfig) -> Result<U1Mps> {
-    if circuit.qubits == 0 {
-        return Err(Error::InvalidInput(
-            "the circuit has 0 qubits; an MPS needs at least 1".into(),
-        ));
-    }
-    let resolved = MpsConfig {
-        ordering: config.ordering.resolve(circuit),
-        ..config.clone()
-    };
-    gates::run_from_zero(circuit, values, &resolved)
+    gates::run_from_zero(circuit, values, &config.resolved_for(circuit)?)
 }

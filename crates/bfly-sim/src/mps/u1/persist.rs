@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::Blocks;
 use super::kernels::U1Workspace;
-use super::U1Mps;
+use super::{U1Mps, U1Sites};
 use crate::mps::persist::{frame, framed_payload};
 use crate::mps::truncation::{Truncation, TruncationStats};
 use crate::mps::{Routing, SiteOrdering};
@@ -56,8 +56,8 @@ impl U1Mps {
         let path = path.as_ref();
         let file = FileRef {
             n: self.n,
-            dims: &self.dims,
-            blocks: &self.blocks.to_complex(),
+            dims: &self.sites.dims,
+            blocks: &self.sites.blocks.to_complex(),
             centre: self.centre,
             qubit_at_site: &self.qubit_at_site,
             home: &self.home,
@@ -169,12 +169,15 @@ fn from_parts(f: FileOwned) -> std::result::Result<U1Mps, String> {
     }
     Ok(U1Mps {
         n,
-        dims: f.dims,
-        // Real storage only if the file says real and every number is.
-        blocks: if f.real {
-            Blocks::from_complex(f.blocks)
-        } else {
-            Blocks::Complex(f.blocks)
+        sites: U1Sites {
+            dims: f.dims,
+            // Real storage only if the file says real and every number is.
+            blocks: if f.real {
+                Blocks::from_complex(f.blocks)
+            } else {
+                Blocks::Complex(f.blocks)
+            },
+            work: U1Workspace::default(),
         },
         centre: f.centre,
         qubit_at_site,
@@ -183,6 +186,5 @@ fn from_parts(f: FileOwned) -> std::result::Result<U1Mps, String> {
         truncation: f.truncation,
         routing: f.routing,
         stats: f.stats,
-        work: U1Workspace::default(),
     })
 }
