@@ -229,7 +229,10 @@ fn a_truncated_mps_validation_is_refused_not_passed() {
     let c = workload(16, Loader::Angle, 6);
     let out = compile(&c, &c.parameters, Target::Forte, &CompileOptions::default()).unwrap();
     let options = ValidateOptions {
-        engine: ValidationEngine::Mps,
+        engine: ValidationEngine::Mps {
+            chi: 2,
+            cutoff: 0.0,
+        },
         chi: 2,
     };
     let cmp = compare(
@@ -247,7 +250,10 @@ fn a_truncated_mps_validation_is_refused_not_passed() {
     ));
     // With a bond cap above the Schmidt rank the same comparison is exact and passes.
     let options = ValidateOptions {
-        engine: ValidationEngine::Mps,
+        engine: ValidationEngine::Mps {
+            chi: 256,
+            cutoff: 0.0,
+        },
         chi: 256,
     };
     let cmp = compare(

@@ -103,6 +103,16 @@ pub enum Error {
     /// An MPS qubit→site ordering is unusable (not a permutation, wrong length, …).
     #[error("invalid MPS site ordering: {0}")]
     InvalidOrdering(String),
+    /// An engine a function cannot run on (names the ones it supports).
+    #[error("{operation} cannot run on the {engine} engine; it supports {supported}")]
+    UnsupportedEngine {
+        /// The engine asked for.
+        engine: String,
+        /// What was asked of it.
+        operation: String,
+        /// The engines it supports.
+        supported: String,
+    },
     /// A saved file is truncated, corrupt, or not the kind of file expected.
     #[error("{path}: {reason}")]
     CorruptFile { path: PathBuf, reason: String },

@@ -132,6 +132,36 @@ impl Engine {
         })
     }
 
+    /// The engine's name as [`Engine::from_str`](FromStr) spells it (`auto`,
+    /// `statevector`, `subspace`, `unary`, `mps`, `u1-mps`), without its parameters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Auto => "auto",
+            Engine::StateVector => "statevector",
+            Engine::Subspace => "subspace",
+            Engine::Unary => "unary",
+            Engine::Mps { .. } => "mps",
+            Engine::U1Mps { .. } => "u1-mps",
+        }
+    }
+
+    /// The typed error of a function (`operation`) that cannot run on this engine, naming
+    /// the engines it `supported`s.
+    ///
+    /// ```
+    /// use bfly_sim::Engine;
+    /// let e = Engine::Unary.unsupported("validation", &["auto", "statevector", "subspace", "mps"]);
+    /// assert!(matches!(e, bfly_core::error::Error::UnsupportedEngine { .. }));
+    /// assert_eq!(e.to_string(), "validation cannot run on the unary engine; it supports auto, statevector, subspace, mps");
+    /// ```
+    pub fn unsupported(&self, operation: &str, supported: &[&str]) -> Error {
+        Error::UnsupportedEngine {
+            engine: self.name().to_string(),
+            operation: operation.to_string(),
+            supported: supported.join(", "),
+        }
+    }
+
     /// True for the engines whose result is exact by construction (no truncation).
     pub fn is_exact(&self) -> bool {
         matches!(self, Engine::StateVector | Engine::Subspace | Engine::Unary)
