@@ -13,7 +13,7 @@ use butterfly_mps::ionq::{
     IonqExecutor, NoisyRunner,
 };
 use butterfly_mps::noise::postselect::PostSelectedExecutor;
-use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyEngine, NoisyExecutor};
+use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyExecutor, NoisyMethod};
 use butterfly_mps::sim::Engine;
 use butterfly_mps::train::executor::{CircuitRun, Executor, RunResult, ShotPlan};
 use butterfly_mps::Error;
@@ -84,14 +84,14 @@ fn noisy_spec_equals_the_hand_built_noisy_executor() {
     spec.noise = Some("aria-1".into());
     spec.trajectories = 12;
     spec.noise_seed = 5;
-    spec.noisy_engine = NoisyEngine::StateVector;
+    spec.noisy_method = NoisyMethod::Trajectories(Engine::StateVector);
     spec.postselect_weight = Some(1);
     let built = spec.build().unwrap();
 
     let mut config = NoisyConfig::new(NoiseModel::preset("aria-1").unwrap());
     config.trajectories = 12;
     config.seed = 5;
-    config.engine = NoisyEngine::StateVector;
+    config.engine = NoisyMethod::Trajectories(Engine::StateVector);
     config.postselect_weight = Some(1);
     // The native family follows the noise model: Aria.
     let direct = NoisyExecutor::new(config).with_prepare(executor_hook(Target::Aria));
@@ -130,7 +130,7 @@ fn emulator_spec_equals_the_hand_built_emulator() {
 
     let runner = NoisyRunner {
         trajectories: 6,
-        engine: NoisyEngine::Auto,
+        engine: NoisyMethod::Auto,
     };
     let direct = PostSelectedExecutor::new(
         EmulatedIonq::start(runner, |client| {
@@ -185,10 +185,10 @@ fn cloud_spec_talks_to_its_base_url_with_the_given_key() {
 fn a_spec_survives_json() {
     let mut spec = ExecutorSpec::new(ExecutorKind::Emulator);
     spec.noise = Some("aria-2".into());
-    spec.noisy_engine = NoisyEngine::Mps {
+    spec.noisy_method = NoisyMethod::Trajectories(Engine::Mps {
         chi: 16,
         cutoff: 1e-10,
-    };
+    });
     spec.postselect_weight = Some(1);
     spec.compile_target = Some(Target::Aria);
     let json = serde_json::to_string(&spec).unwrap();

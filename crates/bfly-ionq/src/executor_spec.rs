@@ -36,7 +36,7 @@ use crate::compile::{executor_hook, Target};
 use bfly_core::error::{Error, Result};
 use bfly_exec::Executor;
 use bfly_noise::postselect::PostSelectedExecutor;
-use bfly_noise::{NoiseModel, NoisyConfig, NoisyEngine, NoisyExecutor};
+use bfly_noise::{NoiseModel, NoisyConfig, NoisyExecutor, NoisyMethod};
 use bfly_sim::Engine;
 
 /// The executor families.
@@ -70,9 +70,10 @@ pub struct ExecutorSpec {
     pub noise: Option<String>,
     /// Monte-Carlo trajectories per circuit (noisy executor and emulator).
     pub trajectories: usize,
-    /// Engine of the noisy simulation (noisy executor and emulator).
+    /// Method of the noisy simulation (density matrix or trajectories on an engine; noisy
+    /// executor and emulator).
     #[serde(default)]
-    pub noisy_engine: NoisyEngine,
+    pub noisy_method: NoisyMethod,
     /// Seed of the noisy executor's trajectories (the emulator seeds each job from its
     /// shot seed instead).
     #[serde(default)]
@@ -108,8 +109,8 @@ impl ExecutorSpec {
     /// Backend of [`ExecutorKind::Ionq`] when none is given.
     pub const DEFAULT_CLOUD_BACKEND: &'static str = "qpu.forte-1";
 
-    /// `kind` with its defaults: the automatic engine, no noise model, 200 trajectories on
-    /// the automatic noisy engine with seed 0, no post-selection, the native family from
+    /// `kind` with its defaults: the automatic engine, no noise model, 200 trajectories with
+    /// the automatic noisy method with seed 0, no post-selection, the native family from
     /// the noise model or backend, the default backend and URL.
     pub fn new(kind: ExecutorKind) -> Self {
         ExecutorSpec {
@@ -117,7 +118,7 @@ impl ExecutorSpec {
             engine: Engine::Auto,
             noise: None,
             trajectories: 200,
-            noisy_engine: NoisyEngine::Auto,
+            noisy_method: NoisyMethod::Auto,
             noise_seed: 0,
             postselect_weight: None,
             compile_target: None,
@@ -182,7 +183,7 @@ impl ExecutorSpec {
             .unwrap_or(Self::DEFAULT_NOISY_MODEL)
             .parse()?;
         let mut config = NoisyConfig::new(model);
-        config.engine = self.noisy_engine;
+        config.engine = self.noisy_method;
         config.trajectories = self.trajectories;
         config.seed = self.noise_seed;
         config.postselect_weight = self.postselect_weight;
@@ -247,7 +248,7 @@ impl ExecutorSpec {
         let backend = self.backend().unwrap_or(Self::DEFAULT_EMULATOR_BACKEND);
         let runner = crate::NoisyRunner {
             trajectories: self.trajectories,
-            engine: self.noisy_engine,
+            engine: self.noisy_method,
         };
         Ok(Box::new(crate::EmulatedIonq::start(runner, |client| {
             self.ionq_executor(client, backend)

@@ -125,11 +125,23 @@ impl Engine {
                 chi: DEFAULT_CHI,
                 cutoff: DEFAULT_CUTOFF,
             },
-            None => Engine::Mps {
+            None => Engine::Auto.resolve_without_weight(n),
+        })
+    }
+
+    /// The concrete engine for `n` qubits of a state with no fixed Hamming weight (steps 2
+    /// and 4 of the module's rule: the state vector up to [`MAX_EXACT_QUBITS`], else the
+    /// dense MPS with [`DEFAULT_CHI`] and [`DEFAULT_CUTOFF`]); any other engine as it is.
+    /// Callers whose states never keep a weight (noisy trajectories) resolve with this.
+    pub fn resolve_without_weight(&self, n: usize) -> Engine {
+        match self {
+            Engine::Auto if n <= MAX_EXACT_QUBITS => Engine::StateVector,
+            Engine::Auto => Engine::Mps {
                 chi: DEFAULT_CHI,
                 cutoff: DEFAULT_CUTOFF,
             },
-        })
+            other => *other,
+        }
     }
 
     /// The engine's name as [`Engine::from_str`](FromStr) spells it (`auto`,

@@ -49,7 +49,7 @@ use bfly_core::progress::Progress;
 use bfly_exec::{CircuitRun, Executor, RunResult, ShotPlan};
 use bfly_ionq::compile::Target;
 use bfly_ionq::executor_spec::{ExecutorKind, ExecutorSpec};
-use bfly_noise::{NoiseModel, NoisyEngine};
+use bfly_noise::{NoiseModel, NoisyMethod};
 use bfly_sim::Engine;
 use bfly_train::GradientMethod;
 
@@ -124,7 +124,7 @@ pub struct HardwareConfig {
     /// Monte-Carlo trajectories per circuit (noisy and emulator variants).
     pub trajectories: usize,
     /// Trajectory engine (noisy and emulator variants).
-    pub engine: NoisyEngine,
+    pub engine: NoisyMethod,
     /// Seed of the local noisy executor's trajectories (the emulator seeds each job from
     /// its shot seed instead).
     pub noise_seed: u64,
@@ -164,10 +164,10 @@ impl Default for HardwareConfig {
             noise: "forte-1".into(),
             shots: 1000,
             trajectories: 20,
-            engine: NoisyEngine::Mps {
+            engine: NoisyMethod::Trajectories(Engine::Mps {
                 chi: 32,
                 cutoff: 1e-12,
-            },
+            }),
             noise_seed: 1,
             train_rows: Some(200),
             epochs: 1,
@@ -367,7 +367,7 @@ impl HardwareConfig {
                 self.noise
             ));
         }
-        if let NoisyEngine::Mps { chi, cutoff } = self.engine {
+        if let NoisyMethod::Trajectories(Engine::Mps { chi, cutoff }) = self.engine {
             bfly_sim::mps::MpsConfig::new(chi, cutoff)
                 .map_err(|e| Error::HardwareRows(format!("MPS engine: {e}")))?;
         }
@@ -394,7 +394,7 @@ impl HardwareConfig {
         ExecutorSpec {
             noise: Some(self.noise.clone()),
             trajectories: self.trajectories,
-            noisy_engine: self.engine,
+            noisy_method: self.engine,
             noise_seed: self.noise_seed,
             postselect_weight: self.postselect_weight,
             compile_target: Some(self.compile_target()),
