@@ -124,6 +124,14 @@ pub enum Error {
         found: u32,
         supported: u32,
     },
+    /// An MPS state file of format version 1 (bincode, written by butterfly-mps before
+    /// state files became .npz archives): this version cannot read it.
+    #[error("{path}: this {kind} state file is in the bincode format (format version 1) of an earlier butterfly-mps version, which this version no longer reads; re-run the simulation that saved it with this version and save the state again (state files are now .npz archives with a JSON header, format version {current})")]
+    LegacyStateFile {
+        path: PathBuf,
+        kind: &'static str,
+        current: u32,
+    },
     /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
     #[error("numerical failure: {0}")]
     Numerical(String),

@@ -77,7 +77,8 @@ pub struct Args {
     /// n ≤ 26, otherwise an untruncated MPS checked against the subspace simulator).
     #[arg(long)]
     reference: bool,
-    /// MPS: save the final state to this file (bincode, versioned, atomic write).
+    /// MPS: save the final state to this file (.npz with a JSON header, readable by
+    /// numpy; versioned, atomic write).
     #[arg(long)]
     save_state: Option<PathBuf>,
     /// Number of measurement shots to sample (0: none).
