@@ -8,7 +8,7 @@ use butterfly_mps::train::HybridModel;
 use butterfly_mps::{Error, Result};
 use std::path::PathBuf;
 
-use super::train::BackendArg;
+use super::engine_arg::{engines, with_truncation, SHIFT_BACKENDS};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,8 +22,8 @@ pub struct Args {
     #[command(flatten)]
     executor: super::executor::ExecutorArgs,
     /// Local simulator for `--executor local`.
-    #[arg(long, value_enum, default_value = "unary")]
-    backend: BackendArg,
+    #[arg(long, default_value = "unary", value_parser = engines(SHIFT_BACKENDS))]
+    backend: Engine,
     /// MPS bond cap χ (--backend mps).
     #[arg(long, default_value_t = 64)]
     chi: usize,
@@ -62,14 +62,7 @@ pub fn run(args: Args) -> Result<()> {
         let keep: Vec<usize> = (0..data.len().min(limit)).collect();
         data = data.subset(&keep);
     }
-    let local = match args.backend {
-        BackendArg::Unary => Engine::Unary,
-        BackendArg::Statevector => Engine::StateVector,
-        BackendArg::Mps => Engine::Mps {
-            chi: args.chi,
-            cutoff: 0.0,
-        },
-    };
+    let local = with_truncation(args.backend, args.chi, 0.0);
     let executor = args.executor.build(&local)?;
     let bar = Bar::new(progress::COUNT);
     let settings = InferenceSettings {

@@ -1,14 +1,31 @@
 //! `bfly noisy`: simulate a circuit file under a noise model and compare with the ideal run.
 
+use super::engine_arg::{possible_values, EngineValues};
 use super::progress::{self, Bar};
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::noise::compare::{ideal_reference, NoiseComparison};
 use butterfly_mps::noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyMethod, ReadoutError};
 use butterfly_mps::sim::Engine;
 use butterfly_mps::Result;
-use clap::builder::PossibleValuesParser;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// The values of `--engine` (parsed by `NoisyMethod`'s `FromStr`).
+const NOISY_ENGINES: EngineValues = &[
+    (
+        "auto",
+        "Density matrix for n ≤ 10, state-vector trajectories for n ≤ 24, MPS beyond",
+    ),
+    ("density-matrix", "Exact density matrix (n ≤ 12)"),
+    (
+        "statevector",
+        "Monte-Carlo trajectories on the state vector",
+    ),
+    (
+        "mps",
+        "Monte-Carlo trajectories on the MPS (--chi, --cutoff)",
+    ),
+];
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,10 +48,8 @@ pub struct Args {
     /// Readout error: p (symmetric) or p(1|0),p(0|1).
     #[arg(long)]
     readout: Option<String>,
-    /// Engine: auto (density matrix for n ≤ 10, state-vector trajectories for n ≤ 24,
-    /// MPS beyond), density-matrix (exact, n ≤ 12), statevector (Monte-Carlo trajectories
-    /// on the state vector) or mps (trajectories on the MPS, --chi, --cutoff).
-    #[arg(long, default_value = "auto", value_parser = PossibleValuesParser::new(["auto", "density-matrix", "statevector", "mps"]))]
+    /// Engine.
+    #[arg(long, default_value = "auto", value_parser = possible_values(NOISY_ENGINES))]
     engine: String,
     /// MPS: bond cap χ (also used for the ideal reference when n > 24).
     #[arg(long, default_value_t = 64)]
