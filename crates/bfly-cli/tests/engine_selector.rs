@@ -229,7 +229,10 @@ fn a_truncated_mps_validation_is_refused_not_passed() {
     let c = workload(16, Loader::Angle, 6);
     let out = compile(&c, &c.parameters, Target::Forte, &CompileOptions::default()).unwrap();
     let options = ValidateOptions {
-        engine: ValidationEngine::Mps,
+        engine: ValidationEngine::Mps {
+            chi: 2,
+            cutoff: 0.0,
+        },
         chi: 2,
     };
     let cmp = compare(
@@ -247,7 +250,10 @@ fn a_truncated_mps_validation_is_refused_not_passed() {
     ));
     // With a bond cap above the Schmidt rank the same comparison is exact and passes.
     let options = ValidateOptions {
-        engine: ValidationEngine::Mps,
+        engine: ValidationEngine::Mps {
+            chi: 256,
+            cutoff: 0.0,
+        },
         chi: 256,
     };
     let cmp = compare(
@@ -260,4 +266,101 @@ fn a_truncated_mps_validation_is_refused_not_passed() {
     .unwrap();
     assert!(cmp.exact);
     cmp.verdict(1.0 - 1e-10).unwrap();
+}
+
+#[test]
+fn noisy_simulation_takes_its_trajectory_engine_from_the_one_selector() {
+    use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyMethod};
+    // The serialised form of the method is the one the noisy reports always had.
+    for (method, json) in [
+        (NoisyMethod::Auto, r#"{"kind":"auto"}"#),
+        (NoisyMethod::DensityMatrix, r#"{"kind":"density-matrix"}"#),
+        (
+            NoisyMethod::Trajectories(Engine::StateVector),
+            r#"{"kind":"state-vector"}"#,
+        ),
+        (
+            NoisyMethod::Trajectories(Engine::mps(8, 1e-10).unwrap()),
+            r#"{"kind":"mps","chi":8,"cutoff":1e-10}"#,
+        ),
+        (
+            NoisyMethod::Trajectories(Engine::Auto),
+            r#"{"kind":"auto-trajectories"}"#,
+        ),
+    ] {
+        assert_eq!(serde_json::to_string(&method).unwrap(), json);
+        assert_eq!(serde_json::from_str::<NoisyMethod>(json).unwrap(), method);
+    }
+    // Trajectories on the automatic engine follow the engines' one rule (no fixed weight:
+    // noise breaks it): the state vector to MAX_EXACT_QUBITS, the MPS beyond.
+    // (Butterfly workloads come in powers of two: 16 and 32 lie on either side.)
+    for n in [16, 32] {
+        assert_eq!(n <= MAX_EXACT_QUBITS, n == 16);
+        let c = workload(n, Loader::Angle, 1);
+        let engine = Engine::Auto.resolve(&c, &c.parameters).unwrap();
+        assert_eq!(
+            NoisyMethod::Trajectories(Engine::Auto).resolve(n).unwrap(),
+            NoisyMethod::Trajectories(engine)
+        );
+        assert_eq!(
+            NoisyMethod::Auto.resolve(n).unwrap(),
+            NoisyMethod::Trajectories(engine)
+        );
+    }
+    assert_eq!(
+        NoisyMethod::Auto.resolve(10).unwrap(),
+        NoisyMethod::DensityMatrix
+    );
+    // Engines trajectories do not run on: typed, naming the ones they do, no flags.
+    let c = workload(4, Loader::UnaryTree, 1);
+    for engine in [
+        Engine::Subspace,
+        Engine::Unary,
+        Engine::u1_mps(8, 0.0).unwrap(),
+    ] {
+        let mut config = NoisyConfig::new(NoiseModel::preset("forte-1").unwrap());
+        config.engine = NoisyMethod::Trajectories(engine);
+        let e = butterfly_mps::noise::simulate_noisy(
+            &c,
+            &c.parameters,
+            &config,
+            None,
+            &butterfly_mps::progress::NoProgress,
+        )
+        .unwrap_err();
+        match &e {
+            Error::UnsupportedEngine {
+                engine: name,
+                supported,
+                ..
+            } => {
+                assert_eq!(name, engine.name());
+                assert_eq!(supported, "auto, statevector, mps");
+            }
+            other => panic!("{engine}: {other:?}"),
+        }
+        assert!(!e.to_string().contains("--"), "{e}");
+    }
+    // Every engine name parses into a method the same way as into an engine.
+    for name in [
+        "auto",
+        "statevector",
+        "sv",
+        "state-vector",
+        "mps",
+        "u1-mps",
+        "unary",
+    ] {
+        let method: NoisyMethod = name.parse().unwrap();
+        let engine: Engine = name.parse().unwrap();
+        match method {
+            NoisyMethod::Auto => assert_eq!(engine, Engine::Auto),
+            NoisyMethod::Trajectories(e) => assert_eq!(e, engine),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        "density-matrix".parse::<NoisyMethod>().unwrap(),
+        NoisyMethod::DensityMatrix
+    );
 }

@@ -228,24 +228,23 @@ fn damaged_files_give_typed_errors_naming_the_file() {
     expect_corrupt(&write("header.mps", &bytes[..15]), "truncated");
     expect_corrupt(&write("short.mps", &bytes[..3]), "truncated");
     expect_corrupt(&write("empty.mps", &[]), "truncated");
-    // A flipped payload byte.
+    // A flipped byte in the last array's data (just before the zip central directory).
+    let directory = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
     let mut flipped = bytes.clone();
-    let last = flipped.len() - 5;
-    flipped[last] ^= 0x40;
+    flipped[directory - 3] ^= 0x40;
     expect_corrupt(&write("flipped.mps", &flipped), "checksum");
     // Not an MPS file at all.
     expect_corrupt(
         &write("circuit.json", b"{\"qubits\": 2, \"ops\": []}"),
-        "not an MPS file",
+        "not an MPS state file",
     );
     // Trailing garbage.
     let mut longer = bytes.clone();
     longer.extend_from_slice(b"junk");
     expect_corrupt(&write("long.mps", &longer), "unexpected bytes");
-    // Another format version.
-    let mut future = bytes.clone();
-    future[8..12].copy_from_slice(&(FILE_VERSION + 1).to_le_bytes());
-    let p = write("future.mps", &future);
+    // Another format version (the header's `version`, rewritten with ndarray-npy).
+    let p = dir.path().join("future.mps");
+    mps_common::rewrite_state_header(&path, &p, |h| h["version"] = (FILE_VERSION + 1).into());
     match Mps::load(&p).unwrap_err() {
         Error::UnsupportedFileVersion {
             found, supported, ..

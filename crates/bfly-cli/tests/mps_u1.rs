@@ -331,19 +331,19 @@ fn save_load_round_trip_and_corrupt_files() {
     // Truncated.
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     assert!(matches!(U1Mps::load(&path), Err(Error::CorruptFile { .. })));
-    // One flipped payload byte.
+    // One flipped byte in the last block's data (just before the zip central directory).
+    let directory = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
     let mut flipped = bytes.clone();
-    let last = flipped.len() - 3;
-    flipped[last] ^= 0x40;
+    flipped[directory - 3] ^= 0x40;
     std::fs::write(&path, &flipped).unwrap();
     assert!(matches!(U1Mps::load(&path), Err(Error::CorruptFile { .. })));
-    // Wrong version.
-    let mut version = bytes.clone();
-    version[8] = 99;
-    std::fs::write(&path, &version).unwrap();
+    // Wrong version (the header's `version`, rewritten with ndarray-npy).
+    let good = dir.path().join("good.u1");
+    std::fs::write(&good, &bytes).unwrap();
+    mps_common::rewrite_state_header(&good, &path, |h| h["version"] = 99.into());
     assert!(matches!(
         U1Mps::load(&path),
-        Err(Error::UnsupportedFileVersion { .. })
+        Err(Error::UnsupportedFileVersion { found: 99, .. })
     ));
     // A dense MPS file is refused with a pointer to Mps::load.
     let dense = run_mps(

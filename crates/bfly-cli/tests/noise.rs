@@ -14,8 +14,8 @@ use butterfly_mps::noise::simulate::{
 };
 use butterfly_mps::noise::weight::weight_resolved;
 use butterfly_mps::noise::{
-    metrics, readout, simulate_noisy, DensityMatrix, NoiseModel, NoisyConfig, NoisyEngine,
-    NoisyExecutor, ReadoutError,
+    metrics, readout, simulate_noisy, DensityMatrix, NoiseModel, NoisyConfig, NoisyExecutor,
+    NoisyMethod, ReadoutError,
 };
 use butterfly_mps::progress::NoProgress;
 use butterfly_mps::sim::mps::MpsConfig;
@@ -171,11 +171,11 @@ fn trajectory_average_converges_to_the_density_matrix() {
     let c = common::random_general_circuit(n, 30, &mut rng);
     let model = NoiseModel::custom(0.02, 0.05, ReadoutError::none()).unwrap();
     let mut config = NoisyConfig::new(model.clone());
-    config.engine = NoisyEngine::DensityMatrix;
+    config.engine = NoisyMethod::DensityMatrix;
     let exact = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
     let exact_p = exact.distribution.unwrap();
     let trajectories = 3000;
-    config.engine = NoisyEngine::StateVector;
+    config.engine = NoisyMethod::Trajectories(Engine::StateVector);
     config.trajectories = trajectories;
     config.seed = 11;
     let avg = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
@@ -282,7 +282,7 @@ fn postselection_kept_fraction_equals_the_weight_k_probability() {
     let c = unary_circuit(n, 6);
     let model = NoiseModel::custom(0.01, 0.05, ReadoutError::new(0.02, 0.03).unwrap()).unwrap();
     let mut config = NoisyConfig::new(model.clone());
-    config.engine = NoisyEngine::DensityMatrix;
+    config.engine = NoisyMethod::DensityMatrix;
     config.postselect_weight = Some(1);
     let out = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
     let ps = out.postselection.unwrap();
@@ -341,12 +341,12 @@ fn mps_weight_resolved_postselection_matches_statevector_trajectories() {
         config.trajectories = 12;
         config.seed = 5;
         config.postselect_weight = Some(k);
-        config.engine = NoisyEngine::StateVector;
+        config.engine = NoisyMethod::Trajectories(Engine::StateVector);
         let sv = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
-        config.engine = NoisyEngine::Mps {
+        config.engine = NoisyMethod::Trajectories(Engine::Mps {
             chi: 64,
             cutoff: 0.0,
-        };
+        });
         let mps = simulate_noisy(&c, &c.parameters, &config, None, &NoProgress).unwrap();
         let (a, b) = (sv.postselection.unwrap(), mps.postselection.unwrap());
         assert!((a.kept_fraction - b.kept_fraction).abs() < 1e-10, "k={k}");
@@ -448,7 +448,7 @@ fn bad_noise_settings_are_typed_errors() {
         Err(Error::NoisySimulation(_))
     ));
     config.postselect_weight = None;
-    config.engine = NoisyEngine::DensityMatrix;
+    config.engine = NoisyMethod::DensityMatrix;
     let big = unary_circuit(16, 1);
     assert!(matches!(
         simulate_noisy(&big, &big.parameters, &config, None, &NoProgress),
@@ -470,7 +470,7 @@ fn noisy_executor_is_deterministic_per_seed_and_thread_count() {
     let mut config = NoisyConfig::new(
         NoiseModel::custom(0.01, 0.03, ReadoutError::symmetric(0.01).unwrap()).unwrap(),
     );
-    config.engine = NoisyEngine::StateVector;
+    config.engine = NoisyMethod::Trajectories(Engine::StateVector);
     config.trajectories = 100;
     config.seed = 3;
     config.postselect_weight = Some(1);
@@ -491,10 +491,10 @@ fn noisy_executor_is_deterministic_per_seed_and_thread_count() {
         assert!((one[0].marginals.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
     // MPS trajectories: same check, sampled.
-    config.engine = NoisyEngine::Mps {
+    config.engine = NoisyMethod::Trajectories(Engine::Mps {
         chi: 16,
         cutoff: 1e-12,
-    };
+    });
     config.trajectories = 20;
     let exec = NoisyExecutor::new(config);
     let plan = ShotPlan::with_shots(200, 5, 1);
@@ -512,7 +512,7 @@ fn prepare_hook_applies_noise_to_the_prepared_gates() {
     // counting each RBS as two 2-qubit gates — exactly, on the density matrix.
     let c = unary_circuit(4, 8);
     let mut config = NoisyConfig::new(NoiseModel::preset("aria-1").unwrap());
-    config.engine = NoisyEngine::DensityMatrix;
+    config.engine = NoisyMethod::DensityMatrix;
     let split = |circuit: &Circuit| -> butterfly_mps::Result<Circuit> {
         let mut out = Circuit::new(circuit.qubits);
         for g in &circuit.ops {

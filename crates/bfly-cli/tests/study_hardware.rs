@@ -11,8 +11,9 @@ use study_common::synthetic_rhc;
 use butterfly_mps::circuit::{loaders::Loader, ButterflyWorkload, Parameters};
 use butterfly_mps::compile::{executor_hook, Target};
 use butterfly_mps::impute::mcar_mask;
-use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyEngine, NoisyExecutor};
+use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyExecutor, NoisyMethod};
 use butterfly_mps::progress::{NoProgress, Tally};
+use butterfly_mps::sim::Engine;
 use butterfly_mps::study::hardware::{
     run_hardware_rows, ChunkedExecutor, HardwareConfig, HardwareVariant,
 };
@@ -115,10 +116,10 @@ fn chunked_execution_equals_one_call() {
         .map(|v| CircuitRun::new(&c, v.clone()))
         .collect();
     let mut config = NoisyConfig::new(NoiseModel::preset("forte-1").unwrap());
-    config.engine = NoisyEngine::Mps {
+    config.engine = NoisyMethod::Trajectories(Engine::Mps {
         chi: 16,
         cutoff: 1e-12,
-    };
+    });
     config.trajectories = 5;
     let noisy: Arc<dyn Executor> =
         Arc::new(NoisyExecutor::new(config).with_prepare(executor_hook(Target::Forte)));

@@ -196,7 +196,10 @@ fn fused_subspace_and_state_vector_agree_and_a_wrong_compilation_fails() {
                 &c.parameters,
                 &circuit,
                 &circuit.parameters,
-                &opts(Engine::Mps),
+                &opts(Engine::Mps {
+                    chi: 256,
+                    cutoff: 0.0,
+                }),
             )
             .unwrap();
             if k == 1 {
@@ -265,7 +268,10 @@ fn non_weight_preserving_sources_use_the_state_vector_or_mps() {
         &c.parameters,
         &out.circuit,
         &out.circuit.parameters,
-        &opts(Engine::Mps),
+        &opts(Engine::Mps {
+            chi: 256,
+            cutoff: 0.0,
+        }),
     )
     .unwrap();
     assert!(mps.fidelity >= DEFAULT_MIN_FIDELITY);
@@ -290,13 +296,28 @@ fn bad_input_gives_typed_errors() {
     let cc = &out.circuit;
     // χ = 0.
     let zero = ValidateOptions {
-        engine: Engine::Mps,
+        engine: Engine::Mps {
+            chi: 0,
+            cutoff: 0.0,
+        },
         chi: 0,
     };
     assert!(matches!(
         compare(&c, &c.parameters, cc, &cc.parameters, &zero),
         Err(Error::InvalidTruncation(_))
     ));
+    // An engine validation does not run on: typed, naming the ones it does.
+    for engine in [Engine::Unary, Engine::u1_mps(8, 0.0).unwrap()] {
+        match compare(&c, &c.parameters, cc, &cc.parameters, &opts(engine)) {
+            Err(e @ Error::UnsupportedEngine { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains(engine.name()), "{text}");
+                assert!(text.contains("statevector, subspace, mps"), "{text}");
+                assert!(!text.contains("--"), "{text}");
+            }
+            other => panic!("{engine}: {other:?}"),
+        }
+    }
     // Unknown engine.
     assert!(matches!(
         "tensor".parse::<Engine>(),

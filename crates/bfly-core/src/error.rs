@@ -103,6 +103,16 @@ pub enum Error {
     /// An MPS qubit→site ordering is unusable (not a permutation, wrong length, …).
     #[error("invalid MPS site ordering: {0}")]
     InvalidOrdering(String),
+    /// An engine a function cannot run on (names the ones it supports).
+    #[error("{operation} cannot run on the {engine} engine; it supports {supported}")]
+    UnsupportedEngine {
+        /// The engine asked for.
+        engine: String,
+        /// What was asked of it.
+        operation: String,
+        /// The engines it supports.
+        supported: String,
+    },
     /// A saved file is truncated, corrupt, or not the kind of file expected.
     #[error("{path}: {reason}")]
     CorruptFile { path: PathBuf, reason: String },
@@ -113,6 +123,14 @@ pub enum Error {
         kind: &'static str,
         found: u32,
         supported: u32,
+    },
+    /// An MPS state file of format version 1 (bincode, written by butterfly-mps before
+    /// state files became .npz archives): this version cannot read it.
+    #[error("{path}: this {kind} state file is in the bincode format (format version 1) of an earlier butterfly-mps version, which this version no longer reads; re-run the simulation that saved it with this version and save the state again (state files are now .npz archives with a JSON header, format version {current})")]
+    LegacyStateFile {
+        path: PathBuf,
+        kind: &'static str,
+        current: u32,
     },
     /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
     #[error("numerical failure: {0}")]

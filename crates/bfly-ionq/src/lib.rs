@@ -12,6 +12,8 @@
 //!   (not a model of hardware), with fault injection for tests.
 //! - [`executor`]: [`executor::IonqExecutor`], the client behind the training `Executor`
 //!   trait, with a circuit-preparation hook for the compiler.
+//! - [`executor_spec`]: [`ExecutorSpec`], where circuits run (local, noisy, emulator, IonQ
+//!   cloud) as plain data, and its one builder, shared by the command line and the studies.
 //!
 //! Conversions expect circuits already made of IonQ gates with fixed parameters; the
 //! compiler from RBS circuits to native gates lives elsewhere and plugs in through
@@ -28,6 +30,7 @@ pub mod emulated;
 pub mod emulator;
 #[cfg(feature = "client")]
 pub mod executor;
+pub mod executor_spec;
 pub mod format;
 #[cfg(feature = "emulator")]
 pub mod noisy_runner;
@@ -41,6 +44,7 @@ pub use emulated::EmulatedIonq;
 pub use emulator::{Emulator, EmulatorConfig, Fault, IdealRunner, JobRunner};
 #[cfg(feature = "client")]
 pub use executor::IonqExecutor;
+pub use executor_spec::{ExecutorKind, ExecutorSpec};
 pub use format::{ApiVersion, IonqInput, JobSpec, JobStatus, NoiseRequest, Probabilities};
 #[cfg(feature = "emulator")]
 pub use noisy_runner::NoisyRunner;

@@ -12,7 +12,7 @@ use super::format::{NoiseRequest, Probabilities};
 use bfly_core::circuit::Circuit;
 use bfly_core::error::{Error, Result};
 use bfly_core::progress::NoProgress;
-use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyEngine, PRESET_NAMES};
+use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyMethod, PRESET_NAMES};
 
 /// Shots a noisy job gets when it does not say.
 pub const DEFAULT_NOISY_SHOTS: u64 = 100;
@@ -23,14 +23,14 @@ pub struct NoisyRunner {
     /// Monte-Carlo trajectories per job (state-vector / MPS engines).
     pub trajectories: usize,
     /// Engine (`Auto`: density matrix ≤ 10 qubits, state-vector trajectories ≤ 24, MPS).
-    pub engine: NoisyEngine,
+    pub engine: NoisyMethod,
 }
 
 impl Default for NoisyRunner {
     fn default() -> Self {
         NoisyRunner {
             trajectories: 200,
-            engine: NoisyEngine::Auto,
+            engine: NoisyMethod::Auto,
         }
     }
 }

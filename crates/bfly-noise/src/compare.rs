@@ -14,7 +14,7 @@ use std::fmt;
 use super::metrics::{mean_abs_error, total_variation_distance};
 use super::postselect::{conditioned_distribution, postselect_distribution};
 use super::simulate::{
-    marginals_of_distribution, NoisyEngine, NoisyOutcome, AUTO_STATEVECTOR_MAX_QUBITS,
+    marginals_of_distribution, NoisyMethod, NoisyOutcome, AUTO_STATEVECTOR_MAX_QUBITS,
 };
 use bfly_core::circuit::{Circuit, Parameters};
 use bfly_core::error::Result;
@@ -106,7 +106,7 @@ pub struct NoiseComparison {
     /// Noise model, e.g. `forte-1 (p1 = …)`.
     pub model: String,
     /// Engine of the noisy run.
-    pub engine: NoisyEngine,
+    pub engine: NoisyMethod,
     /// Engine of the ideal reference.
     pub ideal_engine: String,
     /// Number of qubits.

@@ -47,4 +47,4 @@ pub use density::DensityMatrix;
 pub use executor::{bind_circuit, NoisyExecutor, PrepareHook};
 pub use model::{NoiseModel, ReadoutError, PRESET_NAMES};
 pub use postselect::PostSelection;
-pub use simulate::{simulate_noisy, NoisyConfig, NoisyEngine, NoisyOutcome};
+pub use simulate::{simulate_noisy, NoisyConfig, NoisyMethod, NoisyOutcome};

@@ -34,14 +34,19 @@ use bfly_core::circuit::{BoundGate, Circuit, Gate, Parameters};
 use bfly_core::error::{Error, Result};
 use bfly_exec::{derive_seed, Histogram};
 use bfly_sim::mps::{run_mps, MpsConfig};
-use bfly_sim::{Simulator, StateVector};
+use bfly_sim::{Engine, Simulator, StateVector};
+use std::str::FromStr;
 
-/// Largest `n` for which [`NoisyEngine::Auto`] picks the density matrix (`4^10 · 16 B` = 16 MiB).
+/// Largest `n` for which [`NoisyMethod::Auto`] picks the density matrix (`4^10 · 16 B` = 16 MiB).
 pub const AUTO_DENSITY_MAX_QUBITS: usize = 10;
-/// Largest `n` for which [`NoisyEngine::Auto`] picks state-vector trajectories.
+/// Largest `n` for which trajectories on [`Engine::Auto`] run on the state vector (the
+/// engines' one threshold).
 pub const AUTO_STATEVECTOR_MAX_QUBITS: usize = bfly_sim::MAX_EXACT_QUBITS;
-/// Bond cap of [`NoisyEngine::Auto`] beyond the state vector.
-pub const AUTO_MPS_CHI: usize = 64;
+/// Bond cap of trajectories on [`Engine::Auto`] beyond the state vector.
+pub const AUTO_MPS_CHI: usize = bfly_sim::engine::DEFAULT_CHI;
+
+/// The engines trajectories run on (others give [`Error::UnsupportedEngine`]).
+pub const TRAJECTORY_ENGINES: [&str; 3] = ["auto", "statevector", "mps"];
 
 /// Stream tag of trajectory seeds (keeps them apart from shot seeds).
 const TRAJECTORY_STREAM: u64 = 0x6e6f_6973_795f_7472; // "noisy_tr"
@@ -51,51 +56,129 @@ pub fn trajectory_seed(seed: u64, t: u64) -> u64 {
     derive_seed(seed, TRAJECTORY_STREAM, t)
 }
 
-/// Which engine simulates the noise.
+/// How the noise is simulated: the exact density matrix, or Monte-Carlo trajectories on
+/// an engine of the one selector [`Engine`] (the state vector or the dense MPS).
+///
+/// Serialised as before the engines were unified: `{"kind": "auto"}`,
+/// `{"kind": "density-matrix"}`, trajectories as their engine (`{"kind": "state-vector"}`,
+/// `{"kind": "mps", "chi": 64, "cutoff": 1e-12}`), and trajectories on the automatic
+/// engine as `{"kind": "auto-trajectories"}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum NoisyEngine {
-    /// Density matrix for `n ≤ 10`, state-vector trajectories for `n ≤ 24`, MPS
-    /// trajectories (χ = 64, cutoff 1e-12) beyond.
+#[serde(from = "MethodRepr", into = "MethodRepr")]
+pub enum NoisyMethod {
+    /// Density matrix for `n ≤ 10`, else trajectories on [`Engine::Auto`] (the state
+    /// vector for `n ≤ 24`, the MPS with χ = 64, cutoff 1e-12 beyond).
     #[default]
     Auto,
     /// Exact density matrix (`n ≤ 12`).
     DensityMatrix,
-    /// Monte-Carlo trajectories on the dense state vector.
-    StateVector,
-    /// Monte-Carlo trajectories on the MPS with bond cap `chi` and relative cutoff.
-    Mps {
-        /// Bond cap χ.
-        chi: usize,
-        /// Relative discarded-weight cutoff.
-        cutoff: f64,
-    },
+    /// Monte-Carlo trajectories on this engine: [`Engine::StateVector`], [`Engine::Mps`],
+    /// or [`Engine::Auto`] (its rule for states without a fixed weight,
+    /// [`Engine::resolve_without_weight`]).
+    Trajectories(Engine),
 }
 
-impl NoisyEngine {
-    /// The concrete engine for `n` qubits.
-    pub fn resolve(&self, n: usize) -> NoisyEngine {
-        match self {
-            NoisyEngine::Auto if n <= AUTO_DENSITY_MAX_QUBITS => NoisyEngine::DensityMatrix,
-            NoisyEngine::Auto if n <= AUTO_STATEVECTOR_MAX_QUBITS => NoisyEngine::StateVector,
-            NoisyEngine::Auto => NoisyEngine::Mps {
-                chi: AUTO_MPS_CHI,
-                cutoff: 1e-12,
-            },
-            other => *other,
+/// The serialised form of [`NoisyMethod`] (see there).
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+enum MethodRepr {
+    Method(MethodTag),
+    Engine(Engine),
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+enum MethodTag {
+    DensityMatrix,
+    AutoTrajectories,
+}
+
+impl From<MethodRepr> for NoisyMethod {
+    fn from(r: MethodRepr) -> Self {
+        match r {
+            MethodRepr::Method(MethodTag::DensityMatrix) => NoisyMethod::DensityMatrix,
+            MethodRepr::Method(MethodTag::AutoTrajectories) => {
+                NoisyMethod::Trajectories(Engine::Auto)
+            }
+            MethodRepr::Engine(Engine::Auto) => NoisyMethod::Auto,
+            MethodRepr::Engine(e) => NoisyMethod::Trajectories(e),
         }
     }
 }
 
-impl std::fmt::Display for NoisyEngine {
+impl From<NoisyMethod> for MethodRepr {
+    fn from(m: NoisyMethod) -> Self {
+        match m {
+            NoisyMethod::Auto => MethodRepr::Engine(Engine::Auto),
+            NoisyMethod::DensityMatrix => MethodRepr::Method(MethodTag::DensityMatrix),
+            NoisyMethod::Trajectories(Engine::Auto) => {
+                MethodRepr::Method(MethodTag::AutoTrajectories)
+            }
+            NoisyMethod::Trajectories(e) => MethodRepr::Engine(e),
+        }
+    }
+}
+
+impl NoisyMethod {
+    /// The concrete method for `n` qubits: [`NoisyMethod::DensityMatrix`] or trajectories
+    /// on the state vector or the MPS. An engine trajectories cannot run on is a typed
+    /// [`Error::UnsupportedEngine`].
+    pub fn resolve(&self, n: usize) -> Result<NoisyMethod> {
+        let engine = match *self {
+            NoisyMethod::Auto if n <= AUTO_DENSITY_MAX_QUBITS => {
+                return Ok(NoisyMethod::DensityMatrix)
+            }
+            NoisyMethod::Auto => Engine::Auto,
+            NoisyMethod::DensityMatrix => return Ok(NoisyMethod::DensityMatrix),
+            NoisyMethod::Trajectories(e) => e,
+        };
+        match engine.resolve_without_weight(n) {
+            e @ (Engine::StateVector | Engine::Mps { .. }) => Ok(NoisyMethod::Trajectories(e)),
+            other => Err(other.unsupported("noisy trajectories", &TRAJECTORY_ENGINES)),
+        }
+    }
+
+    /// Check the engine (one of [`TRAJECTORY_ENGINES`]) and an MPS's truncation.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            NoisyMethod::Trajectories(e @ Engine::Mps { .. }) => {
+                e.mps_config(&Default::default())?;
+            }
+            NoisyMethod::Trajectories(Engine::Auto | Engine::StateVector)
+            | NoisyMethod::Auto
+            | NoisyMethod::DensityMatrix => {}
+            NoisyMethod::Trajectories(other) => {
+                return Err(other.unsupported("noisy trajectories", &TRAJECTORY_ENGINES))
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for NoisyMethod {
+    type Err = Error;
+    /// `density-matrix`, or an engine name of [`Engine`] (trajectories on it; `auto` is
+    /// [`NoisyMethod::Auto`]). The engine is not checked here ([`NoisyMethod::validate`]).
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "density-matrix" {
+            return Ok(NoisyMethod::DensityMatrix);
+        }
+        Ok(match s.parse::<Engine>()? {
+            Engine::Auto => NoisyMethod::Auto,
+            e => NoisyMethod::Trajectories(e),
+        })
+    }
+}
+
+impl std::fmt::Display for NoisyMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NoisyEngine::Auto => write!(f, "auto"),
-            NoisyEngine::DensityMatrix => write!(f, "density-matrix"),
-            NoisyEngine::StateVector => write!(f, "statevector-trajectories"),
-            NoisyEngine::Mps { chi, cutoff } => {
+            NoisyMethod::Auto => write!(f, "auto"),
+            NoisyMethod::DensityMatrix => write!(f, "density-matrix"),
+            NoisyMethod::Trajectories(Engine::Mps { chi, cutoff }) => {
                 write!(f, "mps-trajectories (χ = {chi}, cutoff {cutoff:e})")
             }
+            NoisyMethod::Trajectories(e) => write!(f, "{}-trajectories", e.name()),
         }
     }
 }
@@ -106,9 +189,9 @@ impl std::fmt::Display for NoisyEngine {
 pub struct NoisyConfig {
     /// Gate and readout error rates.
     pub model: NoiseModel,
-    /// Engine.
+    /// Density matrix or trajectories, and the trajectories' engine.
     #[serde(default)]
-    pub engine: NoisyEngine,
+    pub engine: NoisyMethod,
     /// Monte-Carlo trajectories (ignored by the density matrix; 1 is used when the model
     /// has no gate error).
     pub trajectories: usize,
@@ -134,7 +217,7 @@ impl NoisyConfig {
     pub fn new(model: NoiseModel) -> Self {
         NoisyConfig {
             model,
-            engine: NoisyEngine::Auto,
+            engine: NoisyMethod::Auto,
             trajectories: 1000,
             seed: 0,
             postselect_weight: None,
@@ -155,10 +238,7 @@ impl NoisyConfig {
                 "rbs_two_qubit_gates = 0 would make RBS gates noiseless; use 1 (per IR gate) or 2 (two native gates per RBS)".into(),
             ));
         }
-        if let NoisyEngine::Mps { chi, cutoff } = self.engine {
-            MpsConfig::new(chi, cutoff)?;
-        }
-        Ok(())
+        self.engine.validate()
     }
 }
 
@@ -167,8 +247,8 @@ impl NoisyConfig {
 pub struct NoisyOutcome {
     /// Number of qubits.
     pub n_qubits: usize,
-    /// The engine that ran (resolved from `auto`).
-    pub engine: NoisyEngine,
+    /// The method that ran (resolved from `auto`).
+    pub engine: NoisyMethod,
     /// Trajectories averaged (0 for the density matrix).
     pub trajectories: usize,
     /// The exact (density matrix) or trajectory-averaged distribution over the `2^n` basis
@@ -339,7 +419,7 @@ pub fn simulate_noisy(
         check_weight(k, n)?;
     }
     let gates = noisy_gates(circuit, values, config)?;
-    let engine = config.engine.resolve(n);
+    let engine = config.engine.resolve(n)?;
     let trajectories = if config.model.gates_are_ideal() {
         1
     } else {
@@ -347,7 +427,7 @@ pub fn simulate_noisy(
     };
     let readout_error = config.model.readout;
     progress.start(
-        if engine == NoisyEngine::DensityMatrix {
+        if engine == NoisyMethod::DensityMatrix {
             1
         } else {
             trajectories as u64
@@ -356,7 +436,7 @@ pub fn simulate_noisy(
     );
     let _finish = FinishOnDrop(progress);
     match engine {
-        NoisyEngine::DensityMatrix => {
+        NoisyMethod::DensityMatrix => {
             if n > MAX_DENSITY_QUBITS {
                 return Err(Error::NoisySimulation(format!(
                     "the density-matrix engine takes at most {MAX_DENSITY_QUBITS} qubits, the circuit has {n}; use the state-vector or MPS engine"
@@ -368,7 +448,7 @@ pub fn simulate_noisy(
             readout::apply_to_distribution(&readout_error, &mut p);
             Ok(from_distribution(n, engine, 0, p, config, shots))
         }
-        NoisyEngine::StateVector => {
+        NoisyMethod::Trajectories(Engine::StateVector) => {
             // Trajectories without any Pauli error (most of them at hardware rates) all
             // give the ideal state: it is simulated once and reused.
             let mut ideal_sv = StateVector::new(n)?;
@@ -417,7 +497,7 @@ pub fn simulate_noisy(
                 shots,
             ))
         }
-        NoisyEngine::Mps { chi, cutoff } => {
+        NoisyMethod::Trajectories(Engine::Mps { chi, cutoff }) => {
             let mps_config = MpsConfig::new(chi, cutoff)?;
             run_mps_trajectories(
                 n,
@@ -430,14 +510,16 @@ pub fn simulate_noisy(
                 progress,
             )
         }
-        NoisyEngine::Auto => unreachable!("resolved above"),
+        other => Err(Error::NoisySimulation(format!(
+            "method {other} did not resolve to the density matrix or trajectories on the state vector or the MPS"
+        ))),
     }
 }
 
 /// Outcome from an (already readout-corrupted) distribution.
 fn from_distribution(
     n: usize,
-    engine: NoisyEngine,
+    engine: NoisyMethod,
     trajectories: usize,
     p: Vec<f64>,
     config: &NoisyConfig,
@@ -479,7 +561,7 @@ fn from_distribution(
 fn run_mps_trajectories(
     n: usize,
     gates: &[NoisyGate],
-    engine: NoisyEngine,
+    engine: NoisyMethod,
     trajectories: usize,
     mps_config: &MpsConfig,
     config: &NoisyConfig,

@@ -125,11 +125,53 @@ impl Engine {
                 chi: DEFAULT_CHI,
                 cutoff: DEFAULT_CUTOFF,
             },
-            None => Engine::Mps {
+            None => Engine::Auto.resolve_without_weight(n),
+        })
+    }
+
+    /// The concrete engine for `n` qubits of a state with no fixed Hamming weight (steps 2
+    /// and 4 of the module's rule: the state vector up to [`MAX_EXACT_QUBITS`], else the
+    /// dense MPS with [`DEFAULT_CHI`] and [`DEFAULT_CUTOFF`]); any other engine as it is.
+    /// Callers whose states never keep a weight (noisy trajectories) resolve with this.
+    pub fn resolve_without_weight(&self, n: usize) -> Engine {
+        match self {
+            Engine::Auto if n <= MAX_EXACT_QUBITS => Engine::StateVector,
+            Engine::Auto => Engine::Mps {
                 chi: DEFAULT_CHI,
                 cutoff: DEFAULT_CUTOFF,
             },
-        })
+            other => *other,
+        }
+    }
+
+    /// The engine's name as [`Engine::from_str`](FromStr) spells it (`auto`,
+    /// `statevector`, `subspace`, `unary`, `mps`, `u1-mps`), without its parameters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Auto => "auto",
+            Engine::StateVector => "statevector",
+            Engine::Subspace => "subspace",
+            Engine::Unary => "unary",
+            Engine::Mps { .. } => "mps",
+            Engine::U1Mps { .. } => "u1-mps",
+        }
+    }
+
+    /// The typed error of a function (`operation`) that cannot run on this engine, naming
+    /// the engines it `supported`s.
+    ///
+    /// ```
+    /// use bfly_sim::Engine;
+    /// let e = Engine::Unary.unsupported("validation", &["auto", "statevector", "subspace", "mps"]);
+    /// assert!(matches!(e, bfly_core::error::Error::UnsupportedEngine { .. }));
+    /// assert_eq!(e.to_string(), "validation cannot run on the unary engine; it supports auto, statevector, subspace, mps");
+    /// ```
+    pub fn unsupported(&self, operation: &str, supported: &[&str]) -> Error {
+        Error::UnsupportedEngine {
+            engine: self.name().to_string(),
+            operation: operation.to_string(),
+            supported: supported.join(", "),
+        }
     }
 
     /// True for the engines whose result is exact by construction (no truncation).

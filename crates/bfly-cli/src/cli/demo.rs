@@ -317,7 +317,7 @@ fn ionq_stage(data: &std::path::Path, args: &Args) -> Result<IonqStage> {
         job_file,
         inputs_validated: v.inputs.len(),
         worst_fidelity: v.min_fidelity,
-        engine: first.comparison.engine.to_string(),
+        engine: first.comparison.engine.name().to_string(),
     };
     if !args.json {
         println!(

@@ -1,14 +1,10 @@
 //! Where circuits run: the `--executor` options shared by `bfly infer` and `bfly train`.
 
-use butterfly_mps::compile::{executor_hook, Target};
-use butterfly_mps::ionq::{
-    ApiKey, ApiVersion, ClientConfig, EmulatedIonq, IonqClient, IonqExecutor, NoisyRunner,
-};
-use butterfly_mps::noise::postselect::PostSelectedExecutor;
-use butterfly_mps::noise::{NoiseModel, NoisyConfig, NoisyExecutor};
+use butterfly_mps::compile::Target;
+use butterfly_mps::ionq::executor_spec::{ExecutorKind as Kind, ExecutorSpec};
 use butterfly_mps::sim::Engine;
 use butterfly_mps::train::executor::Executor;
-use butterfly_mps::{Error, Result};
+use butterfly_mps::Result;
 use clap::ValueEnum;
 
 /// The executor families.
@@ -58,79 +54,34 @@ pub struct ExecutorArgs {
 }
 
 impl ExecutorArgs {
-    fn target(&self, backend: &str) -> Result<Target> {
-        let hint = self
+    /// The executor these options describe; `local` is the engine of `--executor local`.
+    pub fn spec(&self, local: &Engine) -> Result<ExecutorSpec> {
+        let compile_target = self
             .compile_target
-            .clone()
-            .or_else(|| self.noise.clone().filter(|n| n != "ideal"))
-            .unwrap_or_else(|| backend.to_string());
-        match hint.parse::<Target>() {
-            Ok(Target::Qis) => Err(Error::InvalidInput(
-                "--compile-target must be a native family (aria or forte)".into(),
-            )),
-            Ok(t) => Ok(t),
-            Err(e) if self.compile_target.is_some() => Err(e),
-            Err(_) => Ok(Target::Forte),
-        }
-    }
-
-    /// Jobs on `backend` through `client`: circuits compiled to the backend's native family
-    /// (or --compile-target), with the requested noise model.
-    fn ionq_executor(&self, client: IonqClient, backend: String) -> Result<IonqExecutor> {
-        let target = self.target(&backend)?;
-        let mut executor = IonqExecutor::new(client, backend).with_prepare(executor_hook(target));
-        if let Some(model) = &self.noise {
-            executor = executor.with_noise(model.clone());
-        }
-        Ok(executor)
-    }
-
-    /// Build the executor; `local` is the simulator for `--executor local`.
-    pub fn build(&self, local: &Engine) -> Result<Box<dyn Executor>> {
-        let executor: Box<dyn Executor> = match self.executor {
-            ExecutorKind::Local => {
-                if self.noise.is_some() || self.postselect_weight.is_some() {
-                    return Err(Error::InvalidInput(
-                        "--noise and --postselect-weight need --executor noisy or emulator".into(),
-                    ));
-                }
-                return butterfly_mps::exec::executor_for(local);
-            }
-            ExecutorKind::Noisy => {
-                let model: NoiseModel = self.noise.as_deref().unwrap_or("forte-1").parse()?;
-                let target = self.target(&model.name)?;
-                let mut config = NoisyConfig::new(model);
-                config.trajectories = self.trajectories;
-                config.postselect_weight = self.postselect_weight;
-                config.validate()?;
-                return Ok(Box::new(
-                    NoisyExecutor::new(config).with_prepare(executor_hook(target)),
-                ));
-            }
-            ExecutorKind::Emulator => {
-                let backend = self.ionq_backend.clone().unwrap_or("simulator".into());
-                let runner = NoisyRunner {
-                    trajectories: self.trajectories,
-                    ..Default::default()
-                };
-                Box::new(EmulatedIonq::start(runner, |client| {
-                    self.ionq_executor(client, backend)
-                })?)
-            }
-            ExecutorKind::Ionq => {
-                let backend = self.ionq_backend.clone().unwrap_or("qpu.forte-1".into());
-                let mut client_config = ClientConfig::new(ApiVersion::V0_4);
-                if let Some(url) = &self.base_url {
-                    client_config.base_url = url.clone();
-                }
-                let client =
-                    IonqClient::new(ApiKey::resolve(self.api_key.clone())?, client_config)?;
-                Box::new(self.ionq_executor(client, backend)?)
-            }
-        };
-        Ok(match self.postselect_weight {
-            Some(k) => Box::new(PostSelectedExecutor::new(executor, k)),
-            None => executor,
+            .as_deref()
+            .map(str::parse::<Target>)
+            .transpose()?;
+        Ok(ExecutorSpec {
+            kind: match self.executor {
+                ExecutorKind::Local => Kind::Local,
+                ExecutorKind::Noisy => Kind::Noisy,
+                ExecutorKind::Emulator => Kind::Emulator,
+                ExecutorKind::Ionq => Kind::Ionq,
+            },
+            engine: *local,
+            noise: self.noise.clone(),
+            trajectories: self.trajectories,
+            postselect_weight: self.postselect_weight,
+            compile_target,
+            ionq_backend: self.ionq_backend.clone(),
+            base_url: self.base_url.clone(),
+            ..ExecutorSpec::new(Kind::Local)
         })
+    }
+
+    /// Build the executor; `local` is the engine of `--executor local`.
+    pub fn build(&self, local: &Engine) -> Result<Box<dyn Executor>> {
+        self.spec(local)?
+            .build_with_api_key(self.api_key.as_deref())
     }
 }

@@ -3,13 +3,12 @@
 use super::progress::{self, Bar};
 use butterfly_mps::data::TypedTable;
 use butterfly_mps::sim::Engine;
-use butterfly_mps::train::inference::{infer, Inference, InferenceSettings};
+use butterfly_mps::train::inference::{infer, InferenceSettings};
 use butterfly_mps::train::HybridModel;
 use butterfly_mps::{Error, Result};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::train::BackendArg;
+use super::engine_arg::{engines, with_truncation, SHIFT_BACKENDS};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,8 +22,8 @@ pub struct Args {
     #[command(flatten)]
     executor: super::executor::ExecutorArgs,
     /// Local simulator for `--executor local`.
-    #[arg(long, value_enum, default_value = "unary")]
-    backend: BackendArg,
+    #[arg(long, default_value = "unary", value_parser = engines(SHIFT_BACKENDS))]
+    backend: Engine,
     /// MPS bond cap χ (--backend mps).
     #[arg(long, default_value_t = 64)]
     chi: usize,
@@ -63,14 +62,7 @@ pub fn run(args: Args) -> Result<()> {
         let keep: Vec<usize> = (0..data.len().min(limit)).collect();
         data = data.subset(&keep);
     }
-    let local = match args.backend {
-        BackendArg::Unary => Engine::Unary,
-        BackendArg::Statevector => Engine::StateVector,
-        BackendArg::Mps => Engine::Mps {
-            chi: args.chi,
-            cutoff: 0.0,
-        },
-    };
+    let local = with_truncation(args.backend, args.chi, 0.0);
     let executor = args.executor.build(&local)?;
     let bar = Bar::new(progress::COUNT);
     let settings = InferenceSettings {
@@ -88,24 +80,68 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if let Some(path) = &args.out {
-        butterfly_mps::io::write_atomic(path, predictions_csv(&model, &result).as_bytes())?;
+        let table = predictions_csv(
+            &model.target_names,
+            &result.predictions,
+            &result.exact_predictions,
+        )
+        .map_err(|e| Error::io(path, e.into()))?;
+        butterfly_mps::io::write_atomic(path, &table)?;
     }
     super::emit(&result, args.json)
 }
 
-fn predictions_csv(model: &HybridModel, r: &Inference) -> String {
-    let mut s = String::new();
-    let names = &model.target_names;
-    let header: Vec<String> = names
-        .iter()
-        .map(|t| format!("{t}_predicted"))
-        .chain(names.iter().map(|t| format!("{t}_exact")))
-        .collect();
-    s.push_str(&header.join(","));
-    s.push('\n');
-    for (p, e) in r.predictions.iter().zip(&r.exact_predictions) {
-        let cells: Vec<String> = p.iter().chain(e).map(|v| format!("{v}")).collect();
-        let _ = writeln!(s, "{}", cells.join(","));
+/// The predictions table: a `{target}_predicted` column per target, then a
+/// `{target}_exact` column per target, one row per data row (written by the csv crate,
+/// which quotes a name holding a comma or a quote).
+fn predictions_csv(
+    targets: &[String],
+    predicted: &[Vec<f64>],
+    exact: &[Vec<f64>],
+) -> csv::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(
+        targets
+            .iter()
+            .map(|t| format!("{t}_predicted"))
+            .chain(targets.iter().map(|t| format!("{t}_exact"))),
+    )?;
+    for (p, e) in predicted.iter().zip(exact) {
+        writer.write_record(p.iter().chain(e).map(f64::to_string))?;
     }
-    s
+    writer.into_inner().map_err(|e| e.into_error().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::predictions_csv;
+
+    #[test]
+    fn predictions_table_keeps_its_format_and_quotes_odd_names() {
+        let rows = [vec![0.25, 1.0], vec![-3.5, 1e-7]];
+        let exact = [vec![0.5, 0.0], vec![f64::NAN, 2e20]];
+        let names = ["y".to_string(), "risk".to_string()];
+        let bytes = predictions_csv(&names, &rows, &exact).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "y_predicted,risk_predicted,y_exact,risk_exact\n\
+             0.25,1,0.5,0\n\
+             -3.5,0.0000001,NaN,200000000000000000000\n"
+        );
+        let names = ["risk, %".to_string(), "say \"hi\"".to_string()];
+        let bytes = predictions_csv(&names, &rows[..1], &exact[..1]).unwrap();
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(
+            header,
+            [
+                "risk, %_predicted",
+                "say \"hi\"_predicted",
+                "risk, %_exact",
+                "say \"hi\"_exact"
+            ]
+        );
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(row.iter().collect::<Vec<_>>(), ["0.25", "1", "0.5", "0"]);
+    }
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod butterfly;
 pub mod compile;
 pub mod demo;
+pub mod engine_arg;
 pub mod executor;
 pub mod infer;
 pub mod ionq;

@@ -1,26 +1,31 @@
 //! `bfly noisy`: simulate a circuit file under a noise model and compare with the ideal run.
 
+use super::engine_arg::{possible_values, EngineValues};
 use super::progress::{self, Bar};
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::noise::compare::{ideal_reference, NoiseComparison};
-use butterfly_mps::noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyEngine, ReadoutError};
+use butterfly_mps::noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyMethod, ReadoutError};
+use butterfly_mps::sim::Engine;
 use butterfly_mps::Result;
-use clap::ValueEnum;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Engine of the noisy simulation.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum EngineArg {
-    /// Density matrix for n ≤ 10, state-vector trajectories for n ≤ 24, MPS beyond.
-    Auto,
-    /// Exact density matrix (n ≤ 12).
-    DensityMatrix,
-    /// Monte-Carlo trajectories on the state vector.
-    Statevector,
-    /// Monte-Carlo trajectories on the MPS (--chi, --cutoff).
-    Mps,
-}
+/// The values of `--engine` (parsed by `NoisyMethod`'s `FromStr`).
+const NOISY_ENGINES: EngineValues = &[
+    (
+        "auto",
+        "Density matrix for n ≤ 10, state-vector trajectories for n ≤ 24, MPS beyond",
+    ),
+    ("density-matrix", "Exact density matrix (n ≤ 12)"),
+    (
+        "statevector",
+        "Monte-Carlo trajectories on the state vector",
+    ),
+    (
+        "mps",
+        "Monte-Carlo trajectories on the MPS (--chi, --cutoff)",
+    ),
+];
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,8 +49,8 @@ pub struct Args {
     #[arg(long)]
     readout: Option<String>,
     /// Engine.
-    #[arg(long, value_enum, default_value = "auto")]
-    engine: EngineArg,
+    #[arg(long, default_value = "auto", value_parser = possible_values(NOISY_ENGINES))]
+    engine: String,
     /// MPS: bond cap χ (also used for the ideal reference when n > 24).
     #[arg(long, default_value_t = 64)]
     chi: usize,
@@ -103,23 +108,20 @@ pub fn run(args: Args) -> Result<()> {
         None => circuit.parameters.clone(),
     };
     let model = model(&args)?;
+    let mps = NoisyMethod::Trajectories(Engine::Mps {
+        chi: args.chi,
+        cutoff: args.cutoff,
+    });
     let config = NoisyConfig {
         model: model.clone(),
-        engine: match args.engine {
+        engine: match args.engine.parse::<NoisyMethod>()? {
             // Auto, but with this command's --chi/--cutoff when it picks the MPS.
-            EngineArg::Auto => match NoisyEngine::Auto.resolve(circuit.qubits) {
-                NoisyEngine::Mps { .. } => NoisyEngine::Mps {
-                    chi: args.chi,
-                    cutoff: args.cutoff,
-                },
+            NoisyMethod::Auto => match NoisyMethod::Auto.resolve(circuit.qubits)? {
+                NoisyMethod::Trajectories(Engine::Mps { .. }) => mps,
                 other => other,
             },
-            EngineArg::DensityMatrix => NoisyEngine::DensityMatrix,
-            EngineArg::Statevector => NoisyEngine::StateVector,
-            EngineArg::Mps => NoisyEngine::Mps {
-                chi: args.chi,
-                cutoff: args.cutoff,
-            },
+            NoisyMethod::Trajectories(Engine::Mps { .. }) => mps,
+            other => other,
         },
         trajectories: args.trajectories,
         seed: args.noise_seed,
@@ -130,8 +132,8 @@ pub fn run(args: Args) -> Result<()> {
     let t1 = Instant::now();
     let ideal = ideal_reference(&circuit, &values, args.chi)?;
     let ideal_time = t1.elapsed().as_secs_f64();
-    let engine = config.engine.resolve(circuit.qubits);
-    let bar = if matches!(engine, NoisyEngine::DensityMatrix) || model.gates_are_ideal() {
+    let engine = config.engine.resolve(circuit.qubits)?;
+    let bar = if matches!(engine, NoisyMethod::DensityMatrix) || model.gates_are_ideal() {
         Bar::hidden()
     } else {
         Bar::new(progress::COUNT)

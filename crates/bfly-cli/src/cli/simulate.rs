@@ -1,5 +1,6 @@
 //! `bfly simulate`: run a circuit file on a chosen engine.
 
+use super::engine_arg::{engines, SIMULATE_BACKENDS};
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::report::{SampleSummary, SimulationReport};
 use butterfly_mps::sim::fidelity::true_fidelity;
@@ -10,17 +11,6 @@ use butterfly_mps::{Error, Result};
 use clap::ValueEnum;
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// Simulation engine.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum BackendArg {
-    /// Dense state vector (any circuit; 2^n amplitudes).
-    Statevector,
-    /// Fixed-Hamming-weight subspace (weight-preserving circuits; C(n,k) amplitudes).
-    Subspace,
-    /// Matrix product state with SVD truncation (any circuit, any n; accuracy reported).
-    Mps,
-}
 
 /// Initial qubit→site layout of the MPS chain.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -51,8 +41,8 @@ pub struct Args {
     #[arg(long, short = 'c')]
     circuit: PathBuf,
     /// Simulation engine.
-    #[arg(long, short = 'b', value_enum, default_value = "statevector")]
-    backend: BackendArg,
+    #[arg(long, short = 'b', default_value = "statevector", value_parser = engines(SIMULATE_BACKENDS))]
+    backend: Engine,
     /// Parameter values JSON (`{"trainable": [...], "inputs": [...]}`) overriding the
     /// circuit's own defaults.
     #[arg(long)]
@@ -77,7 +67,8 @@ pub struct Args {
     /// n ≤ 26, otherwise an untruncated MPS checked against the subspace simulator).
     #[arg(long)]
     reference: bool,
-    /// MPS: save the final state to this file (bincode, versioned, atomic write).
+    /// MPS: save the final state to this file (.npz with a JSON header, readable by
+    /// numpy; versioned, atomic write).
     #[arg(long)]
     save_state: Option<PathBuf>,
     /// Number of measurement shots to sample (0: none).
@@ -110,7 +101,7 @@ pub fn run(args: Args) -> Result<()> {
         (args.symmetry == SymmetryArg::U1, "--symmetry u1"),
         (args.symmetry == SymmetryArg::Auto, "--symmetry auto"),
     ];
-    if !matches!(args.backend, BackendArg::Mps) {
+    if !matches!(args.backend, Engine::Mps { .. }) {
         if let Some((_, flag)) = mps_only.iter().find(|(set, _)| *set) {
             return Err(Error::InvalidInput(format!(
                 "{flag} applies to the mps backend only; add --backend mps"
@@ -121,9 +112,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut extra_timings = Vec::new();
     let t1 = Instant::now();
     let state: Box<dyn Simulator> = match args.backend {
-        BackendArg::Statevector => Box::new(simulate(&Engine::StateVector, &circuit, &values)?),
-        BackendArg::Subspace => Box::new(simulate(&Engine::Subspace, &circuit, &values)?),
-        BackendArg::Mps => {
+        Engine::Mps { .. } => {
             let config = MpsConfig {
                 truncation: Truncation::new(args.chi, args.cutoff)?,
                 ordering: match args.site_ordering {
@@ -196,6 +185,7 @@ pub fn run(args: Args) -> Result<()> {
                 Box::new(mps)
             }
         }
+        other => Box::new(simulate(&other, &circuit, &values)?),
     };
     let sim_time = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();

@@ -3,7 +3,8 @@
 //! methods × seeds; writes markdown, CSV, JSON and an SVG plot and prints the table.
 
 use super::progress::{Bar, MessagesOnly};
-use butterfly_mps::noise::NoisyEngine;
+use butterfly_mps::noise::NoisyMethod;
+use butterfly_mps::sim::Engine;
 use butterfly_mps::study::hardware::{run_hardware_rows, HardwareConfig, HardwareVariant};
 use butterfly_mps::study::{run_study, ClassicalMethod, StudyConfig, StudyEvent, DEFAULT_TARGET};
 use butterfly_mps::{Error, Result};
@@ -204,16 +205,21 @@ fn run_hardware(args: HardwareArgs) -> Result<()> {
     config.noise = args.noise;
     config.shots = args.shots;
     config.trajectories = args.trajectories;
-    config.engine = match args.engine.as_str() {
-        "mps" => NoisyEngine::Mps {
-            chi: args.chi,
-            cutoff: 1e-12,
-        },
-        "statevector" => NoisyEngine::StateVector,
-        other => {
+    config.engine = match args.engine.parse::<NoisyMethod>() {
+        Ok(NoisyMethod::Trajectories(Engine::Mps { .. })) => {
+            NoisyMethod::Trajectories(Engine::Mps {
+                chi: args.chi,
+                cutoff: 1e-12,
+            })
+        }
+        Ok(NoisyMethod::Trajectories(Engine::StateVector)) => {
+            NoisyMethod::Trajectories(Engine::StateVector)
+        }
+        _ => {
+            let other = &args.engine;
             return Err(Error::HardwareRows(format!(
                 "--engine {other}: choose mps or statevector"
-            )))
+            )));
         }
     };
     config.noise_seed = args.noise_seed;

@@ -2,6 +2,7 @@
 //! per-parameter-shift or parallel-shift gradients; checkpoints, resume, JSON logs; or
 //! print the measured circuit-evaluation cost table (`--cost-table`).
 
+use super::engine_arg::{engines, with_truncation, SHIFT_BACKENDS};
 use butterfly_mps::circuit::{loaders::Loader, Butterfly, LayerOrdering};
 use butterfly_mps::data::TypedTable;
 use butterfly_mps::sim::Engine;
@@ -27,17 +28,6 @@ pub enum GradientArg {
     Shift,
     /// Parallel shift of the trailing layer (4 circuits per layer; layer-wise only).
     ParallelShift,
-}
-
-/// Where the shift methods run their circuits.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum BackendArg {
-    /// Weight-1 amplitudes, exact, any n.
-    Unary,
-    /// Matrix product state with bond cap --chi.
-    Mps,
-    /// Dense state vector (n ≲ 30).
-    Statevector,
 }
 
 /// Regression or classification.
@@ -120,8 +110,8 @@ pub struct Args {
     #[arg(long)]
     shots: Option<usize>,
     /// Where shift methods run their circuits (--executor local).
-    #[arg(long, value_enum, default_value = "unary")]
-    backend: BackendArg,
+    #[arg(long, default_value = "unary", value_parser = engines(SHIFT_BACKENDS))]
+    backend: Engine,
     /// Where the shift methods' circuits run: local simulators, noisy simulation, the IonQ
     /// API through the local emulator, or IonQ (with --executor-from-stage = --layers, only
     /// the final layer goes there, as in the paper).
@@ -274,14 +264,7 @@ fn config(args: &Args) -> TrainConfig {
         GradientArg::Shift => GradientMethod::Shift,
         GradientArg::ParallelShift => GradientMethod::ParallelShift,
     };
-    c.backend = match args.backend {
-        BackendArg::Unary => Engine::Unary,
-        BackendArg::Statevector => Engine::StateVector,
-        BackendArg::Mps => Engine::Mps {
-            chi: args.chi,
-            cutoff: args.cutoff,
-        },
-    };
+    c.backend = with_truncation(args.backend, args.chi, args.cutoff);
     c.shots = args.shots;
     c.optimizer = match args.optimizer {
         OptimizerArg::Adam => Optimizer::adam(args.lr),

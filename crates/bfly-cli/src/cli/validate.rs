@@ -61,7 +61,7 @@ fn line(c: &Comparison) -> String {
     };
     let mut s = format!(
         "engine {}: fidelity {:.15} (1 − F = {:.3e}), TVD {tvd}",
-        c.engine,
+        c.engine.name(),
         c.fidelity,
         1.0 - c.fidelity
     );
@@ -93,7 +93,14 @@ fn load_values(path: &Option<PathBuf>, circuit: &Circuit) -> Result<Parameters> 
 
 pub fn run(args: Args) -> Result<()> {
     let options = ValidateOptions {
-        engine: args.engine.parse::<Engine>()?,
+        engine: match args.engine.parse::<Engine>()? {
+            // --chi is the bond cap of every validation MPS; validation never cuts off.
+            Engine::Mps { .. } => Engine::Mps {
+                chi: args.chi,
+                cutoff: 0.0,
+            },
+            other => other,
+        },
         chi: args.chi,
     };
     if !(args.min_fidelity.is_finite() && args.min_fidelity <= 1.0) {

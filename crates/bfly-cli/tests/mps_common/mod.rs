@@ -186,3 +186,35 @@ pub fn to_dense(mps: &Mps) -> Vec<C64> {
     }
     out
 }
+
+/// Copy the MPS state file `from` to `to` with its JSON header changed by `change`, using
+/// ndarray-npy only (not the loader): every array is copied as it is.
+pub fn rewrite_state_header(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    change: impl FnOnce(&mut serde_json::Value),
+) {
+    use ndarray::{Array1, ArrayD};
+    use ndarray_npy::{NpzReader, NpzWriter, ReadNpzError};
+    let mut npz = NpzReader::new(std::fs::File::open(from).unwrap()).unwrap();
+    let header: Array1<u8> = npz.by_name("header").unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(header.as_slice().unwrap()).unwrap();
+    change(&mut json);
+    let mut out = NpzWriter::new(std::fs::File::create(to).unwrap());
+    out.add_array("header", &Array1::from(serde_json::to_vec(&json).unwrap()))
+        .unwrap();
+    for name in npz.names().unwrap() {
+        if name == "header" {
+            continue;
+        }
+        let real: Result<ArrayD<f64>, ReadNpzError> = npz.by_name(&name);
+        match real {
+            Ok(a) => out.add_array(name, &a).unwrap(),
+            Err(_) => {
+                let a: ArrayD<C64> = npz.by_name(&name).unwrap();
+                out.add_array(name, &a).unwrap()
+            }
+        }
+    }
+    out.finish().unwrap();
+}

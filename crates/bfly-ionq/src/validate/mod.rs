@@ -6,9 +6,9 @@
 //!
 //! | engine | when (automatic choice, in order) | how |
 //! |---|---|---|
-//! | subspace | the source preserves Hamming weight (any n) | source gate by gate; the compiled circuit fused into weight-preserving two-qubit blocks ([`fuse_blocks`]) |
+//! | subspace | the source has a fixed Hamming weight gate by gate and its subspace fits ([`Engine::Auto`]'s one rule: `C(n, k) ≤ 2^24`) | source gate by gate; the compiled circuit fused into weight-preserving two-qubit blocks ([`fuse_blocks`]) |
 //! | state vector | otherwise, `n ≤ 24` (also when the compiled circuit does not fuse into weight-preserving blocks, e.g. a wrong compilation) | both circuits gate by gate |
-//! | MPS | otherwise (the same fallback for `n > 24`) | χ = `chi`, cutoff 0, `F` from the MPS overlap; TVD is not computed (only the bound `TVD ≤ √(1−F)`) and discarded weights are reported (0 = exact) |
+//! | MPS | otherwise (the same fallback for `n > 24`) | χ = `chi`, cutoff 0 (an explicit [`Engine::Mps`]: its own χ and cutoff), `F` from the MPS overlap; TVD is not computed (only the bound `TVD ≤ √(1−F)`) and discarded weights are reported (0 = exact) |
 //!
 //! ```
 //! use bfly_core::circuit::{loaders::Loader, Butterfly, LayerOrdering};
@@ -27,12 +27,12 @@
 
 mod fuse;
 
+/// The engine selector: validation takes [`bfly_sim::Engine`] ([`SUPPORTED_ENGINES`]).
+pub use bfly_sim::Engine;
 pub use fuse::fuse_blocks;
 
 use num_complex::Complex64 as C64;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 use crate::compile::{compile, CompileOptions, CompileReport, Target};
 use bfly_core::circuit::{Circuit, Parameters};
@@ -47,53 +47,18 @@ pub const DEFAULT_MIN_FIDELITY: f64 = 1.0 - 1e-10;
 /// threshold, [`bfly_sim::MAX_EXACT_QUBITS`].
 pub const STATEVECTOR_MAX_QUBITS: usize = bfly_sim::MAX_EXACT_QUBITS;
 
-/// Which exact engine compares the two circuits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Engine {
-    /// Subspace if the source preserves weight, else state vector up to 24 qubits, else MPS.
-    #[default]
-    Auto,
-    /// Dense state vector.
-    StateVector,
-    /// Fixed-Hamming-weight subspace (compiled circuit fused into blocks).
-    Subspace,
-    /// MPS with bond cap `chi`, no cutoff.
-    Mps,
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Engine::Auto => "auto",
-            Engine::StateVector => "statevector",
-            Engine::Subspace => "subspace",
-            Engine::Mps => "mps",
-        })
-    }
-}
-
-impl FromStr for Engine {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "auto" => Ok(Engine::Auto),
-            "statevector" | "state-vector" | "sv" => Ok(Engine::StateVector),
-            "subspace" => Ok(Engine::Subspace),
-            "mps" => Ok(Engine::Mps),
-            _ => Err(Error::InvalidInput(format!(
-                "unknown validation engine \"{s}\"; use auto, statevector, subspace or mps"
-            ))),
-        }
-    }
-}
+/// The engines validation runs on: [`Engine::Auto`], [`Engine::StateVector`],
+/// [`Engine::Subspace`] and [`Engine::Mps`] (the others give
+/// [`Error::UnsupportedEngine`]).
+pub const SUPPORTED_ENGINES: [&str; 4] = ["auto", "statevector", "subspace", "mps"];
 
 /// Validation settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ValidateOptions {
-    /// Engine (default: automatic).
+    /// Engine (default: automatic): one of [`SUPPORTED_ENGINES`]. An explicit
+    /// [`Engine::Mps`] runs with its own χ and cutoff.
     pub engine: Engine,
-    /// MPS bond cap χ (≥ 1).
+    /// Bond cap χ (≥ 1) of the MPS the automatic choice falls back to (cutoff 0).
     pub chi: usize,
 }
 
@@ -109,7 +74,9 @@ impl Default for ValidateOptions {
 /// The outcome of one comparison.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
-    /// Engine that ran (`statevector`, `subspace` or `mps`).
+    /// Engine that ran (state vector, subspace or MPS); serialised by its kind
+    /// (`state-vector`, `subspace`, `mps`).
+    #[serde(with = "engine_kind")]
     pub engine: Engine,
     /// `|<ψ_src|ψ_cmp>|²` (normalised).
     pub fidelity: f64,
@@ -129,6 +96,25 @@ pub struct Comparison {
 
 fn exact_by_default() -> bool {
     true
+}
+
+/// A comparison's engine as its kind name alone (`state-vector`, `subspace`, `mps`): the
+/// reports' format (the MPS parameters are in the options, not the report).
+mod engine_kind {
+    use bfly_sim::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(engine: &Engine, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match engine {
+            Engine::StateVector => "state-vector",
+            other => other.name(),
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Engine, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Comparison {
@@ -172,28 +158,30 @@ pub fn compare(
     }
     let n = source.qubits;
     let small = n <= STATEVECTOR_MAX_QUBITS;
+    let auto_mps = Engine::Mps {
+        chi: options.chi,
+        cutoff: 0.0,
+    };
     let engine = match options.engine {
-        Engine::Auto => {
-            let mut s = SubspaceState::new(n);
-            match s.run(source, source_values) {
-                Ok(()) => match compare_subspace(s, compiled, compiled_values) {
+        // The engines' one automatic rule; a fixed-weight source too large for the
+        // subspace goes to the (dense) MPS, which can take the overlap.
+        Engine::Auto => match Engine::Auto.resolve(source, source_values)? {
+            Engine::Subspace => {
+                let mut s = SubspaceState::new(n);
+                s.run(source, source_values)?;
+                match compare_subspace(s, compiled, compiled_values) {
                     // Not fusable (e.g. a wrong compilation): the general engines still
                     // give a number.
                     Err(Error::UnfusableBlock { .. }) if small => Engine::StateVector,
-                    Err(Error::UnfusableBlock { .. }) => Engine::Mps,
+                    Err(Error::UnfusableBlock { .. }) => auto_mps,
                     other => return other,
-                },
-                Err(Error::NotWeightPreserving { .. } | Error::SubspaceTooLarge { .. }) => {
-                    if small {
-                        Engine::StateVector
-                    } else {
-                        Engine::Mps
-                    }
                 }
-                Err(e) => return Err(e),
             }
-        }
-        e => e,
+            Engine::StateVector => Engine::StateVector,
+            _ => auto_mps,
+        },
+        e @ (Engine::StateVector | Engine::Subspace | Engine::Mps { .. }) => e,
+        other => return Err(other.unsupported("validation", &SUPPORTED_ENGINES)),
     };
     match engine {
         Engine::StateVector => {
@@ -212,8 +200,8 @@ pub fn compare(
             s.run(source, source_values)?;
             compare_subspace(s, compiled, compiled_values)
         }
-        Engine::Mps | Engine::Auto => {
-            let config = MpsConfig::new(options.chi, 0.0)?;
+        Engine::Mps { chi, cutoff } => {
+            let config = MpsConfig::new(chi, cutoff)?;
             let a = run_mps(source, source_values, &config)?;
             let b = run_mps(compiled, compiled_values, &config)?;
             let overlap = a.overlap(&b)?;
@@ -222,13 +210,14 @@ pub fn compare(
             let discarded = (ra.total_discarded_weight, rb.total_discarded_weight);
             Ok(Comparison {
                 exact: ra.truncations == 0 && rb.truncations == 0,
-                engine: Engine::Mps,
+                engine,
                 fidelity,
                 tvd: None,
                 tvd_bound: (1.0 - fidelity).max(0.0).sqrt(),
                 mps_discarded_weight: Some(discarded),
             })
         }
+        other => Err(other.unsupported("validation", &SUPPORTED_ENGINES)),
     }
 }
 

@@ -11,8 +11,11 @@
 //! |---|---|
 //! | [`HardwareVariant::Exact`] | the exact unary simulator, exact expectations (the ideal reference) |
 //! | [`HardwareVariant::Shots`] | the exact unary simulator with `shots` per circuit (shot noise only) |
-//! | [`HardwareVariant::Noisy`] | [`NoisyExecutor`]: compiled to Forte natives, the noise model after every native gate, Monte-Carlo trajectories, `shots` |
-//! | [`HardwareVariant::Emulator`] | [`IonqExecutor`]: compiled to Forte natives → IonQ job JSON → HTTP → the in-process emulator ([`EmulatedIonq`] on loopback) with its noisy runner → IonQ result JSON |
+//! | [`HardwareVariant::Noisy`] | [`NoisyExecutor`](bfly_noise::NoisyExecutor): compiled to Forte natives, the noise model after every native gate, Monte-Carlo trajectories, `shots` |
+//! | [`HardwareVariant::Emulator`] | [`IonqExecutor`](bfly_ionq::IonqExecutor): compiled to Forte natives → IonQ job JSON → HTTP → the in-process emulator ([`EmulatedIonq`](bfly_ionq::EmulatedIonq) on loopback) with its noisy runner → IonQ result JSON |
+//!
+//! Every row's executor is built from an [`ExecutorSpec`]
+//! ([`HardwareConfig::executor_spec`]), the same builder as the command line's executors.
 //!
 //! Noisy evaluation is expensive (about 20 ms per 16-qubit circuit with 20 MPS
 //! trajectories on this project's 2-core machine), so the last stage trains on a seeded
@@ -43,11 +46,11 @@ use super::metrics::{mean_std, welch_t_test, WelchTest};
 use crate::impute::{FinalLayer, HybridImputer};
 use bfly_core::error::{Error, Result};
 use bfly_core::progress::Progress;
-use bfly_exec::{CircuitRun, Executor, RunResult, ShotPlan, UnaryExecutor};
-use bfly_ionq::compile::{executor_hook, Target};
-use bfly_ionq::{EmulatedIonq, IonqExecutor, NoisyRunner};
-use bfly_noise::postselect::PostSelectedExecutor;
-use bfly_noise::{NoiseModel, NoisyConfig, NoisyEngine, NoisyExecutor};
+use bfly_exec::{CircuitRun, Executor, RunResult, ShotPlan};
+use bfly_ionq::compile::Target;
+use bfly_ionq::executor_spec::{ExecutorKind, ExecutorSpec};
+use bfly_noise::{NoiseModel, NoisyMethod};
+use bfly_sim::Engine;
 use bfly_train::GradientMethod;
 
 /// Where the last layer of a hardware-faithful row is trained and measured.
@@ -121,7 +124,7 @@ pub struct HardwareConfig {
     /// Monte-Carlo trajectories per circuit (noisy and emulator variants).
     pub trajectories: usize,
     /// Trajectory engine (noisy and emulator variants).
-    pub engine: NoisyEngine,
+    pub engine: NoisyMethod,
     /// Seed of the local noisy executor's trajectories (the emulator seeds each job from
     /// its shot seed instead).
     pub noise_seed: u64,
@@ -161,10 +164,10 @@ impl Default for HardwareConfig {
             noise: "forte-1".into(),
             shots: 1000,
             trajectories: 20,
-            engine: NoisyEngine::Mps {
+            engine: NoisyMethod::Trajectories(Engine::Mps {
                 chi: 32,
                 cutoff: 1e-12,
-            },
+            }),
             noise_seed: 1,
             train_rows: Some(200),
             epochs: 1,
@@ -364,7 +367,7 @@ impl HardwareConfig {
                 self.noise
             ));
         }
-        if let NoisyEngine::Mps { chi, cutoff } = self.engine {
+        if let NoisyMethod::Trajectories(Engine::Mps { chi, cutoff }) = self.engine {
             bfly_sim::mps::MpsConfig::new(chi, cutoff)
                 .map_err(|e| Error::HardwareRows(format!("MPS engine: {e}")))?;
         }
@@ -379,37 +382,29 @@ impl HardwareConfig {
         }
     }
 
+    /// Where `variant` runs, as an [`ExecutorSpec`].
+    pub fn executor_spec(&self, variant: HardwareVariant) -> ExecutorSpec {
+        let kind = match variant {
+            HardwareVariant::Exact | HardwareVariant::Shots => {
+                return ExecutorSpec::local(Engine::Unary)
+            }
+            HardwareVariant::Noisy => ExecutorKind::Noisy,
+            HardwareVariant::Emulator => ExecutorKind::Emulator,
+        };
+        ExecutorSpec {
+            noise: Some(self.noise.clone()),
+            trajectories: self.trajectories,
+            noisy_method: self.engine,
+            noise_seed: self.noise_seed,
+            postselect_weight: self.postselect_weight,
+            compile_target: Some(self.compile_target()),
+            ..ExecutorSpec::new(kind)
+        }
+    }
+
     /// The executor of `variant` (the emulator is started here, on loopback).
     pub fn executor(&self, variant: HardwareVariant) -> Result<Arc<dyn Executor>> {
-        Ok(match variant {
-            HardwareVariant::Exact | HardwareVariant::Shots => Arc::new(UnaryExecutor),
-            HardwareVariant::Noisy => {
-                let mut config = NoisyConfig::new(self.noise.parse()?);
-                config.engine = self.engine;
-                config.trajectories = self.trajectories;
-                config.seed = self.noise_seed;
-                config.postselect_weight = self.postselect_weight;
-                config.validate()?;
-                Arc::new(
-                    NoisyExecutor::new(config).with_prepare(executor_hook(self.compile_target())),
-                )
-            }
-            HardwareVariant::Emulator => {
-                let runner = NoisyRunner {
-                    trajectories: self.trajectories,
-                    engine: self.engine,
-                };
-                let emulated = EmulatedIonq::start(runner, |client| {
-                    Ok(IonqExecutor::new(client, "simulator")
-                        .with_prepare(executor_hook(self.compile_target()))
-                        .with_noise(self.noise.clone()))
-                })?;
-                match self.postselect_weight {
-                    Some(k) => Arc::new(PostSelectedExecutor::new(emulated, k)),
-                    None => Arc::new(emulated),
-                }
-            }
-        })
+        Ok(Arc::from(self.executor_spec(variant).build()?))
     }
 
     fn describe(&self, variant: HardwareVariant) -> (String, Option<usize>, Option<usize>) {

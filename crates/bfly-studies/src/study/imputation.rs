@@ -655,7 +655,12 @@ impl StudyReport {
         s
     }
 
-    /// One CSV row per (method, seed).
+    /// One CSV row per (method, seed). The method name is always quoted (inner quotes
+    /// doubled); the other fields are numbers and booleans, which never need quotes.
+    ///
+    /// Written by hand rather than with the csv crate: its writer quotes a field only when
+    /// needed (or every field), so it cannot keep this format's always-quoted first column
+    /// byte for byte.
     pub fn csv(&self) -> String {
         let mut s = String::from("method,quantum,seed,auc,nrmse,target_rmse,seconds\n");
         for m in &self.methods {
@@ -716,5 +721,75 @@ impl StudyReport {
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(name: &str, quantum: bool, base: f64) -> MethodResult {
+        MethodResult {
+            name: name.into(),
+            quantum,
+            auc: vec![base, base + 0.125],
+            nrmse: vec![0.5, 1e-7],
+            target_rmse: vec![20.25, 3.0],
+            seconds: vec![0.017731168, 12.0],
+        }
+    }
+
+    fn report(methods: Vec<MethodResult>) -> StudyReport {
+        StudyReport {
+            data: "data/rhc.csv".into(),
+            rows: 2,
+            features: 3,
+            masked_columns: 1,
+            outcome: "dth30".into(),
+            target_column: "aps1".into(),
+            missing_rate: 0.3,
+            seeds: vec![1, 2],
+            methods,
+            best_classical: "MICE".into(),
+            comparisons: Vec::new(),
+            total_seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn csv_keeps_its_format() {
+        let r = report(vec![
+            method("mean", false, 0.75),
+            method("hybrid 16q", true, 0.5),
+        ]);
+        assert_eq!(
+            r.csv(),
+            "method,quantum,seed,auc,nrmse,target_rmse,seconds\n\
+             \"mean\",false,1,0.75,0.5,20.25,0.017731168\n\
+             \"mean\",false,2,0.875,0.0000001,3,12\n\
+             \"hybrid 16q\",true,1,0.5,0.5,20.25,0.017731168\n\
+             \"hybrid 16q\",true,2,0.625,0.0000001,3,12\n"
+        );
+    }
+
+    #[test]
+    fn csv_reads_back_with_commas_and_quotes_in_method_names() {
+        let odd = "KNN (k = 5), \"tuned\"";
+        let r = report(vec![method(odd, false, 0.75), method("MICE", true, 0.5)]);
+        let table =
+            bfly_train::data::TypedTable::parse(&r.csv(), "m.csv", &Default::default()).unwrap();
+        let methods = table.column("method").unwrap();
+        assert_eq!(
+            methods.kind,
+            bfly_train::data::ColumnKind::Categorical {
+                levels: vec![odd.to_string(), "MICE".to_string()]
+            }
+        );
+        assert_eq!(
+            methods.cells,
+            vec![Some(0.0), Some(0.0), Some(1.0), Some(1.0)]
+        );
+        assert_eq!(table.column("auc").unwrap().cells[3], Some(0.625));
+        assert_eq!(table.lines, vec![2, 3, 4, 5]);
     }
 }

@@ -148,7 +148,13 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-/// One CSV row (absent values are empty fields; the reference text is quoted).
+/// One CSV row (absent values are empty fields; the reference text is always quoted, a
+/// quote inside it doubled as RFC 4180 says; the other fields are numbers and names that
+/// never hold a comma or a quote).
+///
+/// Written by hand rather than with the csv crate: its writer quotes a field only when
+/// needed (or every field), so it cannot keep this format's always-quoted last column
+/// byte for byte.
 pub fn csv_row(r: &PointRecord) -> String {
     let status = match r.status {
         super::PointStatus::Ok => "ok",
@@ -171,7 +177,10 @@ pub fn csv_row(r: &PointRecord) -> String {
         r.wall_seconds,
         opt(r.peak_rss_bytes),
         opt(r.mps_bytes),
-        r.reference.clone().unwrap_or_default().replace('"', "'"),
+        r.reference
+            .as_deref()
+            .unwrap_or_default()
+            .replace('"', "\"\""),
     )
 }
 
@@ -188,4 +197,63 @@ pub fn write_tables(records: &[PointRecord], csv_path: &Path, json_path: &Path) 
         json_path,
         &serde_json::to_vec_pretty(records).expect("records serialise"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::{PointSpec, PointStatus};
+    use bfly_core::circuit::loaders::Loader;
+
+    fn record(reference: Option<&str>) -> PointRecord {
+        let spec = PointSpec::full(Loader::HammingWeight(2), 16, 4, 1);
+        PointRecord {
+            status: PointStatus::Ok,
+            true_fidelity: Some(0.5),
+            reference: reference.map(str::to_string),
+            fidelity_estimate: Some(0.25),
+            total_discarded_weight: Some(1e-30),
+            max_bond: Some(4),
+            peak_rss_bytes: Some(1024),
+            mps_bytes: Some(640),
+            ..PointRecord::timeout(&spec, 0.125)
+        }
+    }
+
+    #[test]
+    fn csv_rows_keep_their_format() {
+        assert_eq!(
+            csv_row(&record(Some("untruncated MPS (max bond 10), checked"))),
+            "hw2/n16/L4/chi4/s1/c0e0,hw2,16,4,4,1,0,ok,0.5,0.25,0.000000000000000000000000000001,4,0.125,1024,640,\"untruncated MPS (max bond 10), checked\""
+        );
+        let timeout = PointRecord::timeout(&PointSpec::full(Loader::Angle, 32, 8, 2), 60.0);
+        assert_eq!(
+            csv_row(&timeout),
+            "angle/n32/L5/chi8/s2/c0e0,angle,32,5,8,2,0,timeout,,,,,60,,,\"\""
+        );
+    }
+
+    #[test]
+    fn csv_tables_read_back_with_quotes_and_commas_in_the_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let (csv, json) = (dir.path().join("t.csv"), dir.path().join("t.json"));
+        let odd = "exact, \"statevector\"\nsecond line";
+        write_tables(&[record(Some(odd)), record(None)], &csv, &json).unwrap();
+        let spec = bfly_train::data::TableSpec {
+            categorical: vec!["reference".into()],
+            ..Default::default()
+        };
+        let table = bfly_train::data::TypedTable::read(&csv, &spec).unwrap();
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, CSV_HEADER.split(',').collect::<Vec<_>>());
+        let reference = table.column("reference").unwrap();
+        assert_eq!(
+            reference.kind,
+            bfly_train::data::ColumnKind::Categorical {
+                levels: vec![odd.to_string()]
+            }
+        );
+        assert_eq!(reference.cells, vec![Some(0.0), None]);
+        assert_eq!(table.lines, vec![2, 4]);
+    }
 }

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod dataset;
+mod records;
 pub mod table;
 pub mod typed;
 

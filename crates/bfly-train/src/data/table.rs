@@ -5,10 +5,11 @@
 //! - a header row of column names, quoted (`"age"`) or not; names must be unique;
 //! - numeric cells, with spaces around them allowed (`  3.5`), quoted or not;
 //! - missing cells written `NA`, `NaN`, `nan` or left empty;
-//! - quoted cells may contain commas and doubled quotes (`"a,""b"""`);
-//! - `\n` or `\r\n` line ends; blank lines are skipped.
+//! - quoted cells may contain commas, doubled quotes and line breaks (`"a,""b"""`);
+//! - `\n`, `\r\n` or `\r` line ends, a UTF-8 byte-order mark; blank lines are skipped.
 //!
-//! Every problem is an [`Error::Table`] naming the file, the 1-based line and the column.
+//! The [`csv`] crate reads the records. Every problem is an [`Error::Table`] naming the
+//! file, the 1-based line the row starts on and the column.
 //!
 //! ```
 //! use bfly_train::data::Table;
@@ -21,6 +22,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::records::{split_header, CsvBody};
 use super::Dataset;
 use bfly_core::error::{Error, Result};
 
@@ -75,8 +77,9 @@ impl Table {
 
         let mut rows = Vec::new();
         let mut row_lines = Vec::new();
-        for (line_no, line) in lines {
-            let cells = split_cells(line).map_err(|m| err(line_no, None, m))?;
+        for record in lines {
+            let line_no = record.line;
+            let cells = record.cells;
             if cells.len() != columns.len() {
                 return Err(err(
                     line_no,
@@ -171,143 +174,7 @@ impl Table {
     }
 }
 
-/// A CSV text's non-blank lines (numbered from 1; BOM and CR removed) with its header
-/// split and checked: no empty name, no name twice.
-pub(crate) struct CsvBody<'a> {
-    pub(crate) header_line: usize,
-    pub(crate) names: Vec<String>,
-    pub(crate) rows: Vec<(usize, &'a str)>,
-}
-
-/// Where a CSV text is wrong: line, column (if one), message.
-pub(crate) type CsvError = (usize, Option<String>, String);
-
-/// Split `text` into its header and data lines; `trim_names` also trims spaces inside
-/// quoted header cells.
-pub(crate) fn split_header(
-    text: &str,
-    trim_names: bool,
-) -> std::result::Result<CsvBody<'_>, CsvError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (header_line, header) = lines.next().ok_or_else(|| {
-        (
-            1,
-            None,
-            "the file is empty; expected a header row".to_string(),
-        )
-    })?;
-    let names: Vec<String> = split_cells(header)
-        .map_err(|m| (header_line, None, m))?
-        .into_iter()
-        .map(|c| {
-            if trim_names {
-                c.text.trim().to_string()
-            } else {
-                c.text
-            }
-        })
-        .collect();
-    for (i, name) in names.iter().enumerate() {
-        if name.is_empty() {
-            return Err((
-                header_line,
-                None,
-                format!("header cell {} is empty; every column needs a name", i + 1),
-            ));
-        }
-        if names[..i].contains(name) {
-            return Err((
-                header_line,
-                Some(name.clone()),
-                "column name appears twice in the header".into(),
-            ));
-        }
-    }
-    Ok(CsvBody {
-        header_line,
-        names,
-        rows: lines.collect(),
-    })
-}
-
-pub(crate) struct Cell {
-    pub(crate) text: String,
-    pub(crate) quoted: bool,
-}
-
-/// Split one CSV line into cells (quotes honoured, spaces outside quotes trimmed).
-pub(crate) fn split_cells(line: &str) -> std::result::Result<Vec<Cell>, String> {
-    let mut cells = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        // Leading spaces.
-        while matches!(chars.peek(), Some(' ' | '\t')) {
-            chars.next();
-        }
-        let mut text = String::new();
-        let mut quoted = false;
-        if chars.peek() == Some(&'"') {
-            quoted = true;
-            chars.next();
-            loop {
-                match chars.next() {
-                    None => {
-                        return Err(format!(
-                            "cell {} opens a quote that is never closed",
-                            cells.len() + 1
-                        ))
-                    }
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        text.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => text.push(c),
-                }
-            }
-            while matches!(chars.peek(), Some(' ' | '\t')) {
-                chars.next();
-            }
-            match chars.peek() {
-                None | Some(',') => {}
-                Some(c) => {
-                    return Err(format!(
-                        "cell {}: unexpected '{c}' after a closing quote",
-                        cells.len() + 1
-                    ))
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                if c == '"' {
-                    return Err(format!(
-                        "cell {}: a quote in the middle of an unquoted cell; quote the whole cell and double inner quotes",
-                        cells.len() + 1
-                    ));
-                }
-                text.push(c);
-                chars.next();
-            }
-            text.truncate(text.trim_end().len());
-        }
-        cells.push(Cell { text, quoted });
-        match chars.next() {
-            Some(',') => continue,
-            None => break,
-            Some(c) => unreachable!("cell splitter stopped at '{c}'"),
-        }
-    }
-    Ok(cells)
-}
-
+/// A cell's number, `None` for a missing-value marker; quoted cells are trimmed first.
 pub(crate) fn parse_number(text: &str, quoted: bool) -> std::result::Result<Option<f64>, String> {
     let t = if quoted { text.trim() } else { text };
     if MISSING_MARKERS.contains(&t) {
@@ -321,5 +188,133 @@ pub(crate) fn parse_number(text: &str, quoted: bool) -> std::result::Result<Opti
         Err(_) => Err(format!(
             "\"{t}\" is not a number (numeric cells only; write NA or leave empty for a missing value)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{ColumnKind, TableSpec, TypedTable};
+
+    const ROWS: [&str; 5] = ["x,\"label\",y", " 1.5, a ,NA", "", "\"2\",\"b, c\",3", ""];
+
+    #[test]
+    fn lf_crlf_and_cr_only_files_with_or_without_bom_read_alike() {
+        let expected = Table {
+            source: "t.csv".into(),
+            columns: vec![
+                "x".into(),
+                "label=a".into(),
+                "label=b, c".into(),
+                "y".into(),
+            ],
+            rows: vec![
+                vec![Some(1.5), Some(1.0), Some(0.0), None],
+                vec![Some(2.0), Some(0.0), Some(1.0), Some(3.0)],
+            ],
+            lines: vec![2, 4],
+        };
+        for end in ["\n", "\r\n", "\r"] {
+            for bom in ["", "\u{feff}"] {
+                let text = format!("{bom}{}", ROWS.join(end));
+                let typed = TypedTable::parse(&text, "t.csv", &TableSpec::default()).unwrap();
+                assert_eq!(typed.to_table(), expected, "line end {end:?}, bom {bom:?}");
+                let numeric =
+                    Table::parse(&text.replace("b, c", "4").replace(" a ", "5"), "t.csv").unwrap();
+                assert_eq!(numeric.columns, vec!["x", "label", "y"]);
+                assert_eq!(numeric.lines, vec![2, 4]);
+                assert_eq!(numeric.rows[1], vec![Some(2.0), Some(4.0), Some(3.0)]);
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_comma_and_line_break_keep_the_record_and_its_real_line() {
+        let text = "id,note,v\n1,\"first, line\nsecond line\",7\n2,plain,8\n3,\"x\",NA\n";
+        let typed = TypedTable::parse(text, "n.csv", &TableSpec::default()).unwrap();
+        let ColumnKind::Categorical { levels } = &typed.column("note").unwrap().kind else {
+            panic!("note is categorical");
+        };
+        assert_eq!(levels, &["first, line\nsecond line", "plain", "x"]);
+        assert_eq!(typed.lines, vec![2, 4, 5]);
+        // An error after the quoted line break names the row's own line.
+        let e = Table::parse("a,b\n\"1\n\",2\n3,x\n", "n.csv").unwrap_err();
+        assert!(e.to_string().starts_with("n.csv:4, column \"b\""), "{e}");
+    }
+
+    #[test]
+    fn ragged_rows_are_typed_errors_naming_the_line() {
+        for end in ["\n", "\r\n", "\r"] {
+            let text = ["a,b", "1,2", "", "3,4,5", ""].join(end);
+            let e = Table::parse(&text, "r.csv").unwrap_err();
+            assert!(
+                matches!(
+                    &e,
+                    Error::Table {
+                        line: 4,
+                        column: None,
+                        ..
+                    }
+                ),
+                "{end:?}: {e:?}"
+            );
+            assert!(
+                e.to_string().contains("3 cells but the header has 2"),
+                "{e}"
+            );
+            let e = TypedTable::parse(&text, "r.csv", &TableSpec::default()).unwrap_err();
+            assert!(matches!(&e, Error::Table { line: 4, .. }), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_header_names_are_refused_quoted_or_not() {
+        for text in [
+            "a,b,a\n1,2,3\n",
+            "a,\"b\",\"a\"\n1,2,3\n",
+            "\r\na, b ,b\r1,2,3\r",
+        ] {
+            let e = Table::parse(text, "d.csv").unwrap_err();
+            let Error::Table {
+                column, message, ..
+            } = &e
+            else {
+                panic!("{e:?}");
+            };
+            assert!(message.contains("twice"), "{e}");
+            assert!(matches!(column.as_deref(), Some("a" | "b")), "{e}");
+        }
+        // Padding inside quotes counts for the numeric table, not for the typed one.
+        assert!(Table::parse("\"a \",a\n1,2\n", "d.csv").is_ok());
+        let e = TypedTable::parse("\"a \",a\n1,2\n", "d.csv", &TableSpec::default());
+        assert!(e.unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn padded_text_and_missing_markers_read_as_before() {
+        let text = "s,n\n  Male ,\" 2.5 \"\n\"Female \",\"\"\n\tMale\t, NA \nNaN,nan\n";
+        let typed = TypedTable::parse(text, "p.csv", &TableSpec::default()).unwrap();
+        let s = typed.column("s").unwrap();
+        assert_eq!(
+            s.kind,
+            ColumnKind::Categorical {
+                levels: vec!["Female".into(), "Male".into()]
+            }
+        );
+        assert_eq!(s.cells, vec![Some(1.0), Some(0.0), Some(1.0), None]);
+        assert_eq!(
+            typed.column("n").unwrap().cells,
+            vec![Some(2.5), None, None, None]
+        );
+        let numeric = Table::parse(&text.replace("Female", "1").replace("Male", "0"), "p.csv");
+        assert_eq!(
+            numeric.unwrap().rows,
+            vec![
+                vec![Some(0.0), Some(2.5)],
+                vec![Some(1.0), None],
+                vec![Some(0.0), None],
+                vec![None, None]
+            ]
+        );
     }
 }

@@ -33,7 +33,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::table::{parse_number, split_cells, split_header, CsvBody, MISSING_MARKERS};
+use super::records::{split_header, CsvBody};
+use super::table::{parse_number, MISSING_MARKERS};
 use super::Table;
 use bfly_core::error::{Error, Result};
 
@@ -140,8 +141,8 @@ impl TypedTable {
         // Raw cell texts, column-major, with their lines.
         let mut raw: Vec<Vec<String>> = vec![Vec::new(); names.len()];
         let mut row_lines = Vec::new();
-        for (line_no, line) in lines {
-            let cells = split_cells(line).map_err(|m| err(line_no, None, m))?;
+        for record in lines {
+            let (line_no, cells) = (record.line, record.cells);
             if cells.len() != names.len() {
                 return Err(err(
                     line_no,

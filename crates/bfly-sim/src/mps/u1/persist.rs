@@ -1,190 +1,132 @@
-//! Saving and loading a U(1) MPS: the dense engine's file layout (magic, version,
-//! payload length, FNV-1a checksum, bincode payload) with its own magic
-//! `b"BFLYU1M\0"`, so neither engine mistakes the other's files. Writes are atomic.
+//! The U(1) engine's side of the state files ([`crate::mps`]'s `persist` module, one format
+//! for both engines): the U(1) blocks ↔ `SavedTensors::U1`.
+//!
+//! The two functions of `PersistSites` are the only code of the state files that reads or
+//! builds the fields of [`U1Sites`].
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use num_complex::Complex64 as C64;
-use serde::{Deserialize, Serialize};
 
-use super::blocks::Blocks;
+use super::blocks::{Blocks, Table};
 use super::kernels::U1Workspace;
 use super::{U1Mps, U1Sites};
-use crate::mps::persist::{frame, framed_payload};
-use crate::mps::truncation::{Truncation, TruncationStats};
-use crate::mps::{Routing, SiteOrdering};
-use bfly_core::error::{Error, Result};
+use crate::mps::persist::{self, EngineKind, PersistSites, SavedBlock, SavedTensors, Values};
+use bfly_core::error::Result;
 
-/// First 8 bytes of every U(1) MPS file.
-pub const U1_FILE_MAGIC: [u8; 8] = *b"BFLYU1M\0";
-/// Format version written by this build (and the only one it reads).
-pub const U1_FILE_VERSION: u32 = 1;
-const HEADER_LEN: usize = 28;
-
-#[derive(Serialize)]
-struct FileRef<'a> {
-    n: usize,
-    dims: &'a [Vec<usize>],
-    blocks: &'a [Vec<Vec<C64>>],
-    centre: usize,
-    qubit_at_site: &'a [usize],
-    home: &'a [usize],
-    truncation: &'a Truncation,
-    routing: &'a Routing,
-    stats: &'a TruncationStats,
-    real: bool,
-}
-
-#[derive(Deserialize)]
-struct FileOwned {
-    n: usize,
-    dims: Vec<Vec<usize>>,
-    blocks: Vec<Vec<Vec<C64>>>,
-    centre: usize,
-    qubit_at_site: Vec<usize>,
-    home: Vec<usize>,
-    truncation: Truncation,
-    routing: Routing,
-    stats: TruncationStats,
-    real: bool,
-}
+/// First 8 bytes of a U(1) MPS file of format version 1 (bincode, before state files
+/// became `.npz`): recognised on load to return
+/// [`Error::LegacyStateFile`](bfly_core::Error::LegacyStateFile).
+pub const U1_FILE_MAGIC: [u8; 8] = persist::LEGACY_U1_MAGIC;
+/// Format version of the state files this build writes and reads; the same format and
+/// version as the dense engine's ([`crate::mps::FILE_VERSION`]).
+pub const U1_FILE_VERSION: u32 = persist::FILE_VERSION;
 
 impl U1Mps {
-    /// Write the state (blocks, sectors, layout, policy, truncation statistics) to `path`,
-    /// atomically.
+    /// Write the state (blocks, sectors, layout, policy, truncation statistics) to `path`
+    /// atomically, as an `.npz` archive that numpy reads: the format of
+    /// [`Mps::save`](crate::mps::Mps::save) with `"engine": "u1"`, the header's `sectors`
+    /// (for each of the `n + 1` bonds, its `[charge, dimension]` pairs; the charge of a
+    /// bond is the number of 1s on the sites to its left) and `blocks` (`{"array":
+    /// "block_3_1_0", "site": 3, "charge": 1, "bit": 0}`), and one array per non-zero
+    /// block instead of `site_{s}`: shape `(d(site, charge), d(site + 1, charge + bit))`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let file = FileRef {
-            n: self.n,
-            dims: &self.sites.dims,
-            blocks: &self.sites.blocks.to_complex(),
-            centre: self.centre,
-            qubit_at_site: &self.qubit_at_site,
-            home: &self.home,
-            truncation: &self.truncation,
-            routing: &self.routing,
-            stats: &self.stats,
-            real: self.is_real(),
-        };
-        let payload =
-            bincode::serde::encode_to_vec(&file, bincode::config::standard()).map_err(|e| {
-                Error::InvalidInput(format!(
-                    "{}: cannot encode the U(1) MPS: {e}",
-                    path.display()
-                ))
-            })?;
-        bfly_core::io::write_atomic(path, &frame(&U1_FILE_MAGIC, U1_FILE_VERSION, &payload))
+        persist::save(self, path.as_ref())
     }
 
     /// Read a state written by [`U1Mps::save`]. Truncated, corrupt, foreign (including a
-    /// dense MPS file) or wrong-version files give a typed error naming the file.
+    /// dense MPS file), hostile, wrong-version and old-format (bincode) files give a typed
+    /// error naming the file.
     pub fn load(path: impl AsRef<Path>) -> Result<U1Mps> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let corrupt = |reason: String| Error::CorruptFile {
-            path: path.to_path_buf(),
-            reason,
-        };
-        if bytes.len() < 8 || bytes[..8] != U1_FILE_MAGIC {
-            if bytes.len() >= 8 && bytes[..8] == crate::mps::FILE_MAGIC {
-                return Err(corrupt(
-                    "this is a dense MPS file; load it with Mps::load (and convert with U1Mps::from_dense)".into(),
-                ));
-            }
-            return Err(corrupt(
-                if bytes.len() < 8 && U1_FILE_MAGIC.starts_with(&bytes) {
-                    format!("truncated: {} bytes, shorter than the {HEADER_LEN}-byte header of a U(1) MPS file", bytes.len())
-                } else {
-                    "not a U(1) MPS file (the first bytes are not \"BFLYU1M\"); pass a file written by `U1Mps::save`".into()
-                },
-            ));
-        }
-        let payload = framed_payload(&bytes, path, "U(1) MPS", U1_FILE_VERSION)?;
-        let (file, used): (FileOwned, usize) =
-            bincode::serde::decode_from_slice(payload, bincode::config::standard()).map_err(
-                |e| corrupt(format!("corrupt: cannot decode the U(1) MPS payload: {e}")),
-            )?;
-        if used != payload.len() {
-            return Err(corrupt(format!(
-                "corrupt: the payload decodes in {used} of its {} bytes",
-                payload.len()
-            )));
-        }
-        from_parts(file).map_err(|reason| corrupt(format!("inconsistent U(1) MPS: {reason}")))
+        persist::load(path.as_ref())
     }
 }
 
-fn from_parts(f: FileOwned) -> std::result::Result<U1Mps, String> {
-    let n = f.n;
-    if n == 0 {
-        return Err("0 qubits".into());
-    }
-    if f.dims.len() != n + 1 || f.dims.iter().any(|d| d.len() != n + 2) {
-        return Err(format!("sector table is not (n + 1) × (n + 2) for n = {n}"));
-    }
-    if f.dims[0]
-        .iter()
-        .enumerate()
-        .any(|(q, &d)| d != usize::from(q == 0))
-    {
-        return Err("the left boundary must be one charge-0 state".into());
-    }
-    if f.dims[n].iter().any(|&d| d > 1) || f.dims.iter().any(|d| d[n + 1] != 0) {
-        return Err("right-boundary sectors must have dimension 1".into());
-    }
-    if f.blocks.len() != n || f.blocks.iter().any(|b| b.len() != 2 * (n + 1)) {
-        return Err(format!("block table is not n × 2(n + 1) for n = {n}"));
-    }
-    for (site, blocks) in f.blocks.iter().enumerate() {
-        for (idx, b) in blocks.iter().enumerate() {
-            let (q, s) = (idx / 2, idx % 2);
-            let want = f.dims[site][q].checked_mul(f.dims[site + 1][q + s]);
-            if !b.is_empty() && want != Some(b.len()) {
-                return Err(format!(
-                    "site {site} block (charge {q}, bit {s}) holds {} numbers but its sectors need {want:?}",
-                    b.len()
-                ));
+impl PersistSites for U1Sites {
+    const ENGINE: EngineKind = EngineKind::U1;
+
+    fn to_saved(&self) -> SavedTensors<'_> {
+        let sectors = self
+            .dims
+            .iter()
+            .map(|bond| {
+                (bond.iter().enumerate())
+                    .filter(|&(_, &d)| d > 0)
+                    .map(|(q, &d)| [q, d])
+                    .collect()
+            })
+            .collect();
+        fn stored<'a, T: Clone>(
+            table: &'a Table<T>,
+            wrap: impl Fn(&'a [T]) -> Values<'a>,
+        ) -> Vec<SavedBlock<'a>> {
+            let mut blocks = Vec::new();
+            for (site, row) in table.iter().enumerate() {
+                for (idx, b) in row.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+                    blocks.push(SavedBlock {
+                        site,
+                        charge: idx / 2,
+                        bit: idx % 2,
+                        values: wrap(b),
+                    });
+                }
             }
-            if b.iter().any(|z| !z.re.is_finite() || !z.im.is_finite()) {
-                return Err(format!("site {site} holds NaN or infinite values"));
+            blocks
+        }
+        let blocks = match &self.blocks {
+            Blocks::Real(t) => stored(t, |b| Values::Real(Cow::Borrowed(b))),
+            Blocks::Complex(t) => stored(t, |b| Values::Complex(Cow::Borrowed(b))),
+        };
+        SavedTensors::U1 { sectors, blocks }
+    }
+
+    fn from_saved(n: usize, tensors: SavedTensors<'static>, real: bool) -> U1Sites {
+        let SavedTensors::U1 { sectors, blocks } = tensors else {
+            unreachable!("persist::load checks the engine before building the state")
+        };
+        let mut dims = vec![vec![0; n + 2]; n + 1];
+        for (bond, list) in sectors.iter().enumerate() {
+            for &[q, d] in list {
+                dims[bond][q] = d;
             }
         }
-    }
-    if f.centre >= n {
-        return Err(format!("orthogonality centre {} outside 0..{n}", f.centre));
-    }
-    let qubit_at_site = SiteOrdering::Custom(f.qubit_at_site)
-        .qubit_at_site(n)
-        .map_err(|e| e.to_string())?;
-    let home = SiteOrdering::Custom(f.home)
-        .qubit_at_site(n)
-        .map_err(|e| format!("home layout: {e}"))?;
-    f.truncation.validate().map_err(|e| e.to_string())?;
-    if f.stats.discarded_per_bond.len() != n - 1 {
-        return Err("truncation statistics do not match the number of bonds".into());
-    }
-    let mut site_of_qubit = vec![0; n];
-    for (s, &q) in qubit_at_site.iter().enumerate() {
-        site_of_qubit[q] = s;
-    }
-    Ok(U1Mps {
-        n,
-        sites: U1Sites {
-            dims: f.dims,
-            // Real storage only if the file says real and every number is.
-            blocks: if f.real {
-                Blocks::from_complex(f.blocks)
+        // Real storage only if the file says real and every number is (as before saving).
+        let all_real = blocks.iter().all(|b| matches!(b.values, Values::Real(_)));
+        let table = if real && all_real {
+            let mut table: Table<f64> = vec![vec![Vec::new(); 2 * (n + 1)]; n];
+            for b in blocks {
+                if let Values::Real(v) = b.values {
+                    table[b.site][2 * b.charge + b.bit] = v.into_owned();
+                }
+            }
+            Blocks::Real(table)
+        } else {
+            let mut table: Table<C64> = vec![vec![Vec::new(); 2 * (n + 1)]; n];
+            for b in blocks {
+                table[b.site][2 * b.charge + b.bit] = b.values.into_complex();
+            }
+            if real {
+                Blocks::from_complex(table)
             } else {
-                Blocks::Complex(f.blocks)
-            },
+                Blocks::Complex(table)
+            }
+        };
+        U1Sites {
+            dims,
+            blocks: table,
             work: U1Workspace::default(),
-        },
-        centre: f.centre,
-        qubit_at_site,
-        site_of_qubit,
-        home,
-        truncation: f.truncation,
-        routing: f.routing,
-        stats: f.stats,
-    })
+        }
+    }
+
+    fn bookkeeping_bytes(n: usize) -> u64 {
+        // The (n + 1) × (n + 2) sector table and the n × 2(n + 1) block table (a Vec
+        // header per block).
+        let n = n as u64;
+        let sectors = (n.saturating_add(1))
+            .saturating_mul(n.saturating_add(2))
+            .saturating_mul(8);
+        let blocks = n.saturating_mul(n.saturating_add(1)).saturating_mul(2 * 24);
+        sectors.saturating_add(blocks)
+    }
 }
