@@ -12,6 +12,7 @@ use std::path::Path;
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{ButterflyWorkload, Circuit, Gate, Param};
 use butterfly_mps::sim::mps::u1::{run_mps_u1, U1Mps, U1_FILE_MAGIC, U1_FILE_VERSION};
+use butterfly_mps::sim::mps::TruncationReport;
 use butterfly_mps::sim::mps::{Routing, SiteOrdering, FILE_MAGIC, FILE_VERSION};
 use butterfly_mps::sim::{run_mps, Mps, MpsConfig, Simulator, Truncation};
 use butterfly_mps::{BitString, Error};
@@ -56,99 +57,127 @@ fn truncating(max_bond: usize) -> MpsConfig {
     }
 }
 
-#[test]
-fn dense_states_continue_after_a_load_exactly_like_an_uninterrupted_run() {
+/// What the continuation check reads of either engine.
+trait Engine: Simulator + Sized {
+    fn save_to(&self, path: &Path);
+    fn load_from(path: &Path) -> Self;
+    fn run_more(&mut self, circuit: &Circuit);
+    fn report(&self) -> TruncationReport;
+    fn is_real(&self) -> bool;
+    /// Layout, centre, policy and storage: everything besides amplitudes and the report.
+    fn bookkeeping(&self) -> String;
+}
+
+impl Engine for Mps {
+    fn save_to(&self, path: &Path) {
+        self.save(path).unwrap()
+    }
+    fn load_from(path: &Path) -> Self {
+        Mps::load(path).unwrap()
+    }
+    fn run_more(&mut self, c: &Circuit) {
+        self.run(c, &c.parameters).unwrap()
+    }
+    fn report(&self) -> TruncationReport {
+        Mps::report(self)
+    }
+    fn is_real(&self) -> bool {
+        Mps::is_real(self)
+    }
+    fn bookkeeping(&self) -> String {
+        format!(
+            "{:?} {:?} {} {:?} {:?} {}",
+            self.qubit_order(),
+            self.home_order(),
+            self.centre(),
+            self.truncation(),
+            self.routing(),
+            self.tensor_bytes()
+        )
+    }
+}
+
+impl Engine for U1Mps {
+    fn save_to(&self, path: &Path) {
+        self.save(path).unwrap()
+    }
+    fn load_from(path: &Path) -> Self {
+        U1Mps::load(path).unwrap()
+    }
+    fn run_more(&mut self, c: &Circuit) {
+        self.run(c, &c.parameters).unwrap()
+    }
+    fn report(&self) -> TruncationReport {
+        U1Mps::report(self)
+    }
+    fn is_real(&self) -> bool {
+        U1Mps::is_real(self)
+    }
+    fn bookkeeping(&self) -> String {
+        format!(
+            "{:?} {} {:?} {}",
+            self.qubit_order(),
+            self.centre(),
+            self.bond_sectors(),
+            self.tensor_bytes()
+        )
+    }
+}
+
+/// Save `state`, load it, and run `second` on both: the loaded state matches bit for bit
+/// before and after (amplitudes, report, layout, storage).
+fn check_continuation<E: Engine>(mut uninterrupted: E, second: &Circuit, real: bool) {
+    assert_eq!(uninterrupted.is_real(), real);
+    assert!(
+        uninterrupted.report().truncations > 0,
+        "the test needs truncation"
+    );
     let dir = tempfile::tempdir().unwrap();
-    let n = 8;
-    let cases = [
-        // Real: an angle-loaded Butterfly, then more RBS gates.
-        (
-            ButterflyWorkload::full(n, Loader::Angle, 3)
-                .build()
-                .unwrap(),
-            rbs_circuit(n, 40, 1),
-            true,
-        ),
-        // Complex: every gate type.
-        (
-            mps_common::random_circuit(n, 60, 2),
-            mps_common::random_circuit(n, 60, 3),
-            false,
-        ),
-    ];
-    for (first, second, real) in cases {
-        let mut uninterrupted = run_mps(&first, &first.parameters, &truncating(4)).unwrap();
-        assert_eq!(uninterrupted.is_real(), real);
-        assert!(
-            uninterrupted.report().truncations > 0,
-            "the test needs truncation"
-        );
-        let path = dir.path().join("dense.npz");
-        uninterrupted.save(&path).unwrap();
-        let mut resumed = Mps::load(&path).unwrap();
+    let path = dir.path().join("state.npz");
+    uninterrupted.save_to(&path);
+    let mut resumed = E::load_from(&path);
+    for step in 0..2 {
         assert_eq!(amplitude_bits(&resumed), amplitude_bits(&uninterrupted));
         assert_eq!(resumed.report(), uninterrupted.report());
-        assert_eq!(resumed.is_real(), real);
-        assert_eq!(resumed.qubit_order(), uninterrupted.qubit_order());
-        assert_eq!(resumed.home_order(), uninterrupted.home_order());
-        assert_eq!(resumed.centre(), uninterrupted.centre());
-        assert_eq!(resumed.truncation(), uninterrupted.truncation());
-        assert_eq!(resumed.routing(), uninterrupted.routing());
-        uninterrupted
-            .run_scheduled(&second, &second.parameters)
-            .unwrap();
-        resumed.run_scheduled(&second, &second.parameters).unwrap();
-        assert_eq!(amplitude_bits(&resumed), amplitude_bits(&uninterrupted));
-        assert_eq!(resumed.report(), uninterrupted.report());
-        assert_eq!(resumed.qubit_order(), uninterrupted.qubit_order());
+        assert_eq!(resumed.is_real(), uninterrupted.is_real());
+        assert_eq!(resumed.bookkeeping(), uninterrupted.bookkeeping());
+        if step == 0 {
+            uninterrupted.run_more(second);
+            resumed.run_more(second);
+        }
     }
 }
 
 #[test]
-fn u1_states_continue_after_a_load_exactly_like_an_uninterrupted_run() {
-    let dir = tempfile::tempdir().unwrap();
+fn dense_states_continue_after_a_load_exactly_like_an_uninterrupted_run() {
     let n = 8;
+    // Real: an angle-loaded Butterfly, then more RBS gates.
+    let first = ButterflyWorkload::full(n, Loader::Angle, 3)
+        .build()
+        .unwrap();
+    let state = run_mps(&first, &first.parameters, &truncating(4)).unwrap();
+    check_continuation(state, &rbs_circuit(n, 40, 1), true);
+    // Complex: every gate type.
+    let first = mps_common::random_circuit(n, 60, 2);
+    let state = run_mps(&first, &first.parameters, &truncating(4)).unwrap();
+    check_continuation(state, &mps_common::random_circuit(n, 60, 3), false);
+}
+
+#[test]
+fn u1_states_continue_after_a_load_exactly_like_an_uninterrupted_run() {
+    let n = 8;
+    // Real, mixed weights (angle input), then more RBS gates.
+    let first = ButterflyWorkload::full(n, Loader::Angle, 3)
+        .build()
+        .unwrap();
+    let state = run_mps_u1(&first, &first.parameters, &truncating(4)).unwrap();
+    check_continuation(state, &rbs_circuit(n, 40, 4), true);
+    // Complex: weight 3, then RZ, ZZ, CZ and complex weight-preserving gates.
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let cases = [
-        // Real, mixed weights (angle input), then more RBS gates.
-        (
-            ButterflyWorkload::full(n, Loader::Angle, 3)
-                .build()
-                .unwrap(),
-            rbs_circuit(n, 40, 4),
-            true,
-        ),
-        // Complex: weight 3, then RZ, ZZ, CZ and complex weight-preserving gates.
-        (
-            common::random_weight_preserving_circuit(n, 3, 60, &mut rng),
-            common::random_weight_preserving_circuit(n, 0, 60, &mut rng),
-            false,
-        ),
-    ];
-    for (first, second, real) in cases {
-        let mut uninterrupted = run_mps_u1(&first, &first.parameters, &truncating(4)).unwrap();
-        assert_eq!(uninterrupted.is_real(), real);
-        assert!(
-            uninterrupted.report().truncations > 0,
-            "the test needs truncation"
-        );
-        let path = dir.path().join("u1.npz");
-        uninterrupted.save(&path).unwrap();
-        let mut resumed = U1Mps::load(&path).unwrap();
-        assert_eq!(amplitude_bits(&resumed), amplitude_bits(&uninterrupted));
-        assert_eq!(resumed.report(), uninterrupted.report());
-        assert_eq!(resumed.is_real(), real);
-        assert_eq!(resumed.tensor_bytes(), uninterrupted.tensor_bytes());
-        assert_eq!(resumed.bond_sectors(), uninterrupted.bond_sectors());
-        assert_eq!(resumed.qubit_order(), uninterrupted.qubit_order());
-        assert_eq!(resumed.centre(), uninterrupted.centre());
-        uninterrupted
-            .run_scheduled(&second, &second.parameters)
-            .unwrap();
-        resumed.run_scheduled(&second, &second.parameters).unwrap();
-        assert_eq!(amplitude_bits(&resumed), amplitude_bits(&uninterrupted));
-        assert_eq!(resumed.report(), uninterrupted.report());
-    }
+    let first = common::random_weight_preserving_circuit(n, 3, 60, &mut rng);
+    let state = run_mps_u1(&first, &first.parameters, &truncating(4)).unwrap();
+    let second = common::random_weight_preserving_circuit(n, 0, 60, &mut rng);
+    check_continuation(state, &second, false);
 }
 
 /// The JSON header of the archive, read with ndarray-npy as numpy would
