@@ -58,8 +58,10 @@
 //!   [`Error::LegacyStateFile`], which says how to make a new file.
 //! - Writes are atomic ([`bfly_core::io::write_atomic`]).
 //!
-//! Each engine touches this module through [`Persist`] only: one function from the engine
-//! to [`SavedState`] and one back (`persist/dense.rs`, `u1/persist.rs`).
+//! The [`Chain`] core saves and loads what both engines share (layout, centre, policies,
+//! statistics) once; each engine's block storage touches this module through
+//! [`PersistSites`] only: one function from its numbers to [`SavedTensors`] and one back
+//! (`persist/dense.rs`, `u1/persist.rs`).
 
 mod dense;
 
@@ -107,7 +109,7 @@ const FALLBACK_MEMORY_BUDGET: u64 = 16 << 30;
 /// Which engine a state file belongs to (header `engine`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum EngineKind {
+pub enum EngineKind {
     /// [`super::Mps`].
     Dense,
     /// [`super::u1::U1Mps`].
@@ -136,7 +138,7 @@ impl EngineKind {
 /// order: first index fastest (a dense tensor `A[l, s, r]` at `l + χl·(s + 2·r)`, a block
 /// column-major).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Values<'a> {
+pub enum Values<'a> {
     /// Real numbers (saved as `float64`).
     Real(Cow<'a, [f64]>),
     /// Complex numbers (saved as `complex128`).
@@ -177,7 +179,7 @@ impl Values<'_> {
 
 /// One stored U(1) block.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct SavedBlock<'a> {
+pub struct SavedBlock<'a> {
     /// Site of the block.
     pub site: usize,
     /// Charge of its left bond.
@@ -190,7 +192,7 @@ pub(crate) struct SavedBlock<'a> {
 
 /// The tensors of a saved state.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum SavedTensors<'a> {
+pub enum SavedTensors<'a> {
     /// Dense: `bonds` (`n + 1` entries, both ends 1) and one tensor per site.
     Dense {
         bonds: Vec<usize>,
@@ -202,28 +204,6 @@ pub(crate) enum SavedTensors<'a> {
         sectors: Vec<Vec<[usize; 2]>>,
         blocks: Vec<SavedBlock<'a>>,
     },
-}
-
-/// The running truncation totals of a state, as saved (header `statistics`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SavedStatistics {
-    /// SVDs at which χ or the cutoff discarded singular values.
-    pub truncations: usize,
-    /// Two-site SVD updates performed.
-    pub two_site_updates: usize,
-    /// Routing SWAPs performed.
-    pub swaps: usize,
-    /// `Σ ε` per bond (`n − 1` entries).
-    pub discarded_weight_per_bond: Vec<f64>,
-    /// `Σ ε` over all SVDs.
-    pub total_discarded_weight: f64,
-    /// `Σ ln(1 − ε)` over all SVDs.
-    pub log_fidelity: f64,
-    /// Largest bond dimension that has occurred.
-    pub max_bond_reached: usize,
-    /// SVDs that needed the divide-and-conquer fallback.
-    pub svd_fallbacks: usize,
 }
 
 /// Everything a state file holds, independent of the engines' structs: what
@@ -243,7 +223,7 @@ pub(crate) struct SavedState<'a> {
     /// Routing of long-range gates.
     pub routing: Routing,
     /// Truncation totals.
-    pub statistics: SavedStatistics,
+    pub statistics: TruncationStats,
     /// The state (and every gate so far) is real.
     pub real: bool,
     /// The numbers.
@@ -271,7 +251,7 @@ pub(crate) trait Persist: Sized {
 /// builds an engine's numbers (`persist/dense.rs`, `u1/persist.rs`). Everything else a
 /// file holds (layout, centre, policies, statistics) belongs to the [`Chain`] and is
 /// saved once for both engines.
-pub(crate) trait PersistSites: Sized {
+pub trait PersistSites: Sized {
     /// The engine named in the header.
     const ENGINE: EngineKind;
 
@@ -298,16 +278,7 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
             home: self.home.clone(),
             truncation: self.truncation,
             routing: self.routing,
-            statistics: SavedStatistics {
-                truncations: s.truncations,
-                two_site_updates: s.two_site_updates,
-                swaps: s.swaps,
-                discarded_weight_per_bond: s.discarded_per_bond.clone(),
-                total_discarded_weight: s.total_discarded,
-                log_fidelity: s.log_fidelity,
-                max_bond_reached: s.max_bond_reached,
-                svd_fallbacks: s.svd_fallbacks,
-            },
+            statistics: self.stats.clone(),
             real: self.sites.is_real(),
             tensors: self.sites.to_saved(),
         }
@@ -319,7 +290,6 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
         for (site, &q) in saved.qubit_at_site.iter().enumerate() {
             site_of_qubit[q] = site;
         }
-        let s = saved.statistics;
         Chain {
             n,
             sites: S::from_saved(n, saved.tensors, saved.real),
@@ -329,16 +299,7 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
             home: saved.home,
             truncation: saved.truncation,
             routing: saved.routing,
-            stats: TruncationStats {
-                truncations: s.truncations,
-                two_site_updates: s.two_site_updates,
-                swaps: s.swaps,
-                discarded_per_bond: s.discarded_weight_per_bond,
-                total_discarded: s.total_discarded_weight,
-                log_fidelity: s.log_fidelity,
-                max_bond_reached: s.max_bond_reached,
-                svd_fallbacks: s.svd_fallbacks,
-            },
+            stats: saved.statistics,
         }
     }
 
@@ -348,6 +309,44 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
         (n as u64)
             .saturating_mul(4 * 8)
             .saturating_add(S::bookkeeping_bytes(n))
+    }
+}
+
+impl<S: SiteStorage + PersistSites> Chain<S> {
+    /// Write the state (tensors, layout, policy and truncation statistics) to `path`
+    /// atomically, as an `.npz` archive that numpy reads (format version
+    /// [`FILE_VERSION`](crate::mps::FILE_VERSION), the same for both engines):
+    ///
+    /// - `header`: the JSON header as a 1-d `uint8` array: `format`
+    ///   (`"butterfly-mps-state"`), `version`, `engine` (`"dense"` or `"u1"`), `n`, `bonds`
+    ///   (`n + 1` entries), `centre`, `qubit_at_site`, `home`, `truncation`, `routing`,
+    ///   `statistics` (the [`TruncationReport`](crate::mps::TruncationReport) totals, with
+    ///   `log_fidelity` = ln of the fidelity estimate) and `real`;
+    /// - dense engine ([`Mps`](crate::mps::Mps)): `site_{s}` for each site `s`, the tensor
+    ///   of shape `(χl, 2, χr)` (left bond, physical bit, right bond);
+    /// - U(1) engine ([`U1Mps`](crate::mps::u1::U1Mps)): the header adds `sectors` (for each
+    ///   of the `n + 1` bonds, its `[charge, dimension]` pairs; the charge of a bond is the
+    ///   number of 1s on the sites to its left) and `blocks` (`{"array": "block_3_1_0",
+    ///   "site": 3, "charge": 1, "bit": 0}`), with one array per non-zero block, of shape
+    ///   `(d(site, charge), d(site + 1, charge + bit))`.
+    ///
+    /// Arrays are `float64` if the state is real, else `complex128`.
+    ///
+    /// ```python
+    /// import json, numpy
+    /// z = numpy.load("state.npz"); header = json.loads(z["header"].tobytes())
+    /// ```
+    ///
+    /// A state holding NaN or infinite numbers is refused (its file would not load).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        save(self, path.as_ref())
+    }
+
+    /// Read a state written by [`Chain::save`] for this engine. Truncated, corrupt, foreign
+    /// (including a file of the other engine), hostile, wrong-version and old-format
+    /// (bincode) files give a typed error naming the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        load(path.as_ref())
     }
 }
 
@@ -365,7 +364,7 @@ struct Header {
     home: Vec<usize>,
     truncation: Truncation,
     routing: Routing,
-    statistics: SavedStatistics,
+    statistics: TruncationStats,
     real: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sectors: Option<Vec<Vec<[usize; 2]>>>,
@@ -425,10 +424,10 @@ pub(crate) fn save<T: Persist>(state: &T, path: &Path) -> Result<()> {
         )));
     }
     let stats = &header.statistics;
-    let totals = [stats.total_discarded_weight, stats.log_fidelity];
+    let totals = [stats.total_discarded, stats.log_fidelity];
     if !totals
         .iter()
-        .chain(&stats.discarded_weight_per_bond)
+        .chain(&stats.discarded_per_bond)
         .all(|x| x.is_finite())
     {
         return Err(refuse(
@@ -708,10 +707,10 @@ fn check_header(h: &Header) -> std::result::Result<Vec<ArraySpec>, String> {
         .qubit_at_site(n)
         .map_err(|e| format!("home layout: {e}"))?;
     h.truncation.validate().map_err(|e| e.to_string())?;
-    if h.statistics.discarded_weight_per_bond.len() != n - 1 {
+    if h.statistics.discarded_per_bond.len() != n - 1 {
         return Err(format!(
             "truncation statistics list {} bonds, not {}",
-            h.statistics.discarded_weight_per_bond.len(),
+            h.statistics.discarded_per_bond.len(),
             n - 1
         ));
     }

@@ -109,19 +109,28 @@ pub struct TruncationReport {
 }
 
 /// Running totals kept inside the state (the report adds the current bond dimensions).
+/// Serialised as the `statistics` of a state file's header (field names as documented
+/// there).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct TruncationStats {
+    /// SVDs at which χ or the cutoff discarded singular values.
     pub truncations: usize,
+    /// Two-site SVD updates performed.
     pub two_site_updates: usize,
+    /// Routing SWAPs performed.
     pub swaps: usize,
+    /// `Σ ε` per bond (`n − 1` entries).
+    #[serde(rename = "discarded_weight_per_bond")]
     pub discarded_per_bond: Vec<f64>,
+    /// `Σ ε` over all SVDs.
+    #[serde(rename = "total_discarded_weight")]
     pub total_discarded: f64,
     /// `Σ ln(1 − ε)`, so long runs do not underflow term by term.
     pub log_fidelity: f64,
+    /// Largest bond dimension that has occurred.
     pub max_bond_reached: usize,
-    /// Not persisted: state files of format version 1 predate it (bincode has no
-    /// optional fields), so a loaded state counts from 0.
-    #[serde(skip)]
+    /// SVDs that needed the divide-and-conquer fallback.
     pub svd_fallbacks: usize,
 }
 

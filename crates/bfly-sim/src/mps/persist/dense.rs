@@ -5,43 +5,11 @@
 //! builds the fields of [`DenseSites`].
 
 use std::borrow::Cow;
-use std::path::Path;
 
 use num_complex::Complex64 as C64;
 
 use super::{EngineKind, PersistSites, SavedTensors, Values};
-use crate::mps::{DenseSites, Mps};
-use bfly_core::error::Result;
-
-impl Mps {
-    /// Write the state (tensors, layout, policy and truncation statistics) to `path`
-    /// atomically, as an `.npz` archive (format version [`FILE_VERSION`](crate::mps::FILE_VERSION),
-    /// shared with [`U1Mps::save`](crate::mps::u1::U1Mps::save)) that numpy reads:
-    ///
-    /// - `header`: the JSON header as a 1-d `uint8` array: `format`
-    ///   (`"butterfly-mps-state"`), `version`, `engine` (`"dense"`), `n`, `bonds` (`n + 1`
-    ///   entries), `centre`, `qubit_at_site`, `home`, `truncation`, `routing`, `statistics`
-    ///   (the [`TruncationReport`](crate::mps::TruncationReport) totals, with `log_fidelity`
-    ///   = ln of the fidelity estimate) and `real`;
-    /// - `site_{s}` for each site `s`: the tensor, shape `(χl, 2, χr)` (left bond, physical
-    ///   bit, right bond), `float64` if the state is real, else `complex128`.
-    ///
-    /// ```python
-    /// import json, numpy
-    /// z = numpy.load("state.npz"); header = json.loads(z["header"].tobytes())
-    /// ```
-    ///
-    /// A state holding NaN or infinite numbers is refused (its file would not load).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        super::save(self, path.as_ref())
-    }
-
-    /// Read a state written by [`Mps::save`]. Truncated, corrupt, foreign, hostile,
-    /// wrong-version and old-format (bincode) files give a typed error naming the file.
-    pub fn load(path: impl AsRef<Path>) -> Result<Mps> {
-        super::load(path.as_ref())
-    }
-}
+use crate::mps::DenseSites;
 
 impl PersistSites for DenseSites {
     const ENGINE: EngineKind = EngineKind::Dense;

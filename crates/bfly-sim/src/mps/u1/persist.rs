@@ -5,15 +5,13 @@
 //! builds the fields of [`U1Sites`].
 
 use std::borrow::Cow;
-use std::path::Path;
 
 use num_complex::Complex64 as C64;
 
 use super::blocks::{Blocks, Table};
 use super::kernels::U1Workspace;
-use super::{U1Mps, U1Sites};
+use super::U1Sites;
 use crate::mps::persist::{self, EngineKind, PersistSites, SavedBlock, SavedTensors, Values};
-use bfly_core::error::Result;
 
 /// First 8 bytes of a U(1) MPS file of format version 1 (bincode, before state files
 /// became `.npz`): recognised on load to return
@@ -22,26 +20,6 @@ pub const U1_FILE_MAGIC: [u8; 8] = persist::LEGACY_U1_MAGIC;
 /// Format version of the state files this build writes and reads; the same format and
 /// version as the dense engine's ([`crate::mps::FILE_VERSION`]).
 pub const U1_FILE_VERSION: u32 = persist::FILE_VERSION;
-
-impl U1Mps {
-    /// Write the state (blocks, sectors, layout, policy, truncation statistics) to `path`
-    /// atomically, as an `.npz` archive that numpy reads: the format of
-    /// [`Mps::save`](crate::mps::Mps::save) with `"engine": "u1"`, the header's `sectors`
-    /// (for each of the `n + 1` bonds, its `[charge, dimension]` pairs; the charge of a
-    /// bond is the number of 1s on the sites to its left) and `blocks` (`{"array":
-    /// "block_3_1_0", "site": 3, "charge": 1, "bit": 0}`), and one array per non-zero
-    /// block instead of `site_{s}`: shape `(d(site, charge), d(site + 1, charge + bit))`.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        persist::save(self, path.as_ref())
-    }
-
-    /// Read a state written by [`U1Mps::save`]. Truncated, corrupt, foreign (including a
-    /// dense MPS file), hostile, wrong-version and old-format (bincode) files give a typed
-    /// error naming the file.
-    pub fn load(path: impl AsRef<Path>) -> Result<U1Mps> {
-        persist::load(path.as_ref())
-    }
-}
 
 impl PersistSites for U1Sites {
     const ENGINE: EngineKind = EngineKind::U1;
