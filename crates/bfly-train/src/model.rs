@@ -36,6 +36,7 @@ use super::loss::Task;
 use bfly_core::circuit::loaders::{random_unit_vector, Loader};
 use bfly_core::circuit::{Butterfly, Circuit, LayerOrdering, Parameters};
 use bfly_core::error::{Error, Result};
+use bfly_core::sampling::standard_normal;
 
 /// `"format"` field of model files.
 pub const MODEL_FORMAT: &str = "butterfly-mps/hybrid-model";
@@ -422,7 +423,7 @@ impl HybridModel {
             PreInit::Random => {
                 let sd = 1.0 / (m as f64).sqrt();
                 for w in &mut pre.weights {
-                    *w = sd * gaussian(rng);
+                    *w = sd * standard_normal(rng);
                 }
             }
         }
@@ -785,13 +786,6 @@ pub fn sigmoid(x: f64) -> f64 {
         let e = x.exp();
         e / (1.0 + e)
     }
-}
-
-/// A standard normal draw (Box–Muller).
-pub(crate) fn gaussian(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// `len` draws uniform in `[-scale, scale]` (all zero if `scale = 0`, drawing nothing).

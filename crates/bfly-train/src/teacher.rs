@@ -17,10 +17,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::loss::Task;
-use super::model::{gaussian, HybridModel, ModelSpec, PreInit};
+use super::model::{HybridModel, ModelSpec, PreInit};
 use crate::data::Dataset;
 use bfly_core::circuit::LayerOrdering;
 use bfly_core::error::Result;
+use bfly_core::sampling::standard_normal;
 
 /// What teacher and how much data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,7 +72,7 @@ pub fn teacher_dataset(spec: &TeacherSpec) -> Result<(HybridModel, Dataset)> {
         };
     }
     let features: Vec<Vec<f64>> = (0..spec.samples)
-        .map(|_| (0..n).map(|_| gaussian(&mut rng)).collect())
+        .map(|_| (0..n).map(|_| standard_normal(&mut rng)).collect())
         .collect();
     let targets = features
         .iter()

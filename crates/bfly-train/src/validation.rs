@@ -1,13 +1,14 @@
 //! Validation of a trained model's compiled circuits on random inputs: the model-level
 //! wrapper around [`bfly_ionq::validate::validate_compilation`].
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use bfly_core::circuit::Parameters;
 use bfly_core::error::{Error, Result};
 use bfly_core::progress::{FinishOnDrop, Progress};
+use bfly_core::sampling::standard_normal;
 use bfly_ionq::compile::{CompileReport, Target};
 use bfly_ionq::validate::{validate_compilation, Comparison, ValidateOptions};
 
@@ -64,11 +65,7 @@ pub fn validate_model(
     let mut report = None;
     for _ in 0..inputs {
         let features: Vec<f64> = (0..model.n_features())
-            .map(|_| {
-                let u1: f64 = 1.0 - rng.random::<f64>();
-                let u2: f64 = rng.random();
-                (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-            })
+            .map(|_| standard_normal(&mut rng))
             .collect();
         let u = model.encode(&features)?.u;
         let values = Parameters::new(model.theta.clone(), model.loader.angles(model.qubits, &u)?);

@@ -18,6 +18,7 @@ use std::str::FromStr;
 
 use super::{Circuit, Gate, Param};
 use crate::error::{Error, Result};
+use crate::sampling::standard_normal;
 
 /// A state-preparation scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,14 +220,7 @@ pub fn blocks(n: usize, k: usize) -> Vec<(usize, usize)> {
 /// A uniformly random real unit vector (normalised Gaussian).
 pub fn random_unit_vector(n: usize, rng: &mut impl Rng) -> Vec<f64> {
     loop {
-        let v: Vec<f64> = (0..n)
-            .map(|_| {
-                // Box–Muller: rand's core crate has no normal distribution.
-                let u1: f64 = 1.0 - rng.random::<f64>();
-                let u2: f64 = rng.random();
-                (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-            })
-            .collect();
+        let v: Vec<f64> = (0..n).map(|_| standard_normal(rng)).collect();
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm > 1e-6 {
             return v.into_iter().map(|x| x / norm).collect();
