@@ -24,8 +24,9 @@ pub enum Target {
 
 #[derive(clap::Args)]
 pub struct RunOnceArgs {
-    #[arg(long, value_enum)]
-    engine: EngineArg,
+    /// `dense` or `u1` (MpsEngine's FromStr).
+    #[arg(long)]
+    engine: MpsEngine,
     #[arg(long)]
     input: String,
     #[arg(long)]
@@ -34,13 +35,6 @@ pub struct RunOnceArgs {
     chi: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-}
-
-/// An engine, as a CLI value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EngineArg {
-    Dense,
-    U1,
 }
 
 #[derive(clap::Args)]
@@ -124,13 +118,6 @@ pub fn run(target: Target) -> Result<()> {
     }
 }
 
-fn engine_of(e: EngineArg) -> MpsEngine {
-    match e {
-        EngineArg::Dense => MpsEngine::Dense,
-        EngineArg::U1 => MpsEngine::U1,
-    }
-}
-
 fn run_once(args: RunOnceArgs) -> Result<()> {
     let case = MpsBenchCase {
         input: args.input.parse()?,
@@ -138,7 +125,7 @@ fn run_once(args: RunOnceArgs) -> Result<()> {
         chi: args.chi,
     };
     let circuit = case.circuit(args.seed)?;
-    let mut record = run_in_process(&circuit, engine_of(args.engine), args.chi)?;
+    let mut record = run_in_process(&circuit, args.engine, args.chi)?;
     record.peak_rss_bytes = process_peak_rss_bytes();
     let json = serde_json::to_string(&record).map_err(|source| butterfly_mps::Error::Json {
         context: "bench run-once record".into(),

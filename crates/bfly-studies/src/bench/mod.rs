@@ -8,10 +8,9 @@ use std::time::Instant;
 
 use bfly_core::circuit::loaders::Loader;
 use bfly_core::circuit::{ButterflyWorkload, Circuit};
-use bfly_core::error::Result;
-use bfly_sim::mps::u1::run_mps_u1;
-use bfly_sim::mps::{run_mps, MpsConfig, Truncation, TruncationReport};
-use bfly_sim::Simulator;
+use bfly_core::error::{Error, Result};
+use bfly_sim::mps::{MpsConfig, Truncation, TruncationReport};
+use bfly_sim::{simulate_with_layout, ChainLayout, Engine, Simulator};
 
 pub mod equal_accuracy;
 
@@ -104,14 +103,48 @@ pub fn run_case_on(
     ))
 }
 
-/// Which MPS engine a benchmark runs.
+/// Which MPS engine a benchmark runs: a label of the two MPS variants of
+/// [`bfly_sim::Engine`] (serialised `"dense"` / `"u1"` in bench records); every run goes
+/// through [`bfly_sim::simulate_with_layout`] with [`MpsEngine::engine`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MpsEngine {
-    /// `sim::mps::Mps` (`--symmetry none`).
+    /// [`Engine::Mps`] (`--symmetry none`).
     Dense,
-    /// `sim::mps::u1::U1Mps` (`--symmetry u1`).
+    /// [`Engine::U1Mps`] (`--symmetry u1`).
     U1,
+}
+
+impl MpsEngine {
+    /// The engine selector of this variant with bond cap `chi` and `cutoff`.
+    ///
+    /// ```
+    /// use bfly_sim::Engine;
+    /// use bfly_studies::bench::MpsEngine;
+    /// assert_eq!(MpsEngine::U1.engine(64, 0.0), Engine::U1Mps { chi: 64, cutoff: 0.0 });
+    /// assert_eq!("dense".parse::<MpsEngine>().unwrap(), MpsEngine::Dense);
+    /// assert!("u2".parse::<MpsEngine>().is_err());
+    /// ```
+    pub fn engine(self, chi: usize, cutoff: f64) -> Engine {
+        match self {
+            MpsEngine::Dense => Engine::Mps { chi, cutoff },
+            MpsEngine::U1 => Engine::U1Mps { chi, cutoff },
+        }
+    }
+}
+
+impl std::str::FromStr for MpsEngine {
+    type Err = Error;
+    /// `dense` or `u1` (the [`fmt::Display`] form).
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dense" => Ok(MpsEngine::Dense),
+            "u1" => Ok(MpsEngine::U1),
+            other => Err(Error::InvalidInput(format!(
+                "unknown MPS engine `{other}`: use dense or u1"
+            ))),
+        }
+    }
 }
 
 impl fmt::Display for MpsEngine {
@@ -130,35 +163,35 @@ pub(crate) struct EngineRun {
     pub marginals: Vec<f64>,
 }
 
-/// Run `engine` on `circuit` once; the seconds cover the simulation, not the marginals.
+/// Run `engine` on `circuit` once with the truncation and layout of `config`; the seconds
+/// cover the simulation, not the marginals.
 pub(crate) fn run_engine(
     engine: MpsEngine,
     circuit: &Circuit,
     config: &MpsConfig,
 ) -> Result<(EngineRun, f64)> {
+    let selector = engine.engine(config.truncation.max_bond, config.truncation.cutoff);
+    let layout = ChainLayout {
+        ordering: config.ordering.clone(),
+        routing: config.routing,
+    };
     let t = Instant::now();
-    Ok(match engine {
-        MpsEngine::Dense => {
-            let s = run_mps(circuit, &circuit.parameters, config)?;
-            let seconds = t.elapsed().as_secs_f64();
-            let run = EngineRun {
-                report: s.report(),
-                tensor_bytes: s.tensor_bytes(),
-                marginals: s.marginals(),
-            };
-            (run, seconds)
-        }
-        MpsEngine::U1 => {
-            let s = run_mps_u1(circuit, &circuit.parameters, config)?;
-            let seconds = t.elapsed().as_secs_f64();
-            let run = EngineRun {
-                report: s.report(),
-                tensor_bytes: s.tensor_bytes(),
-                marginals: s.marginals(),
-            };
-            (run, seconds)
-        }
-    })
+    let state = simulate_with_layout(&selector, circuit, &circuit.parameters, &layout)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let tensor_bytes = match (state.as_mps(), state.as_u1_mps()) {
+        (Some(s), _) => s.tensor_bytes(),
+        (_, Some(s)) => s.tensor_bytes(),
+        _ => 0,
+    };
+    let report = state.truncation_report().ok_or_else(|| {
+        Error::InvalidInput(format!("engine {selector} gave no truncation report"))
+    })?;
+    let run = EngineRun {
+        report,
+        tensor_bytes,
+        marginals: state.marginals(),
+    };
+    Ok((run, seconds))
 }
 
 fn summarise(
@@ -245,23 +278,15 @@ pub const EXACT_STATE_VECTOR_MAX_QUBITS: usize = bfly_sim::MAX_EXACT_QUBITS;
 
 /// The reference marginals for `circuit`.
 pub fn reference_marginals(circuit: &Circuit, reference: MarginalReference) -> Result<Vec<f64>> {
-    use bfly_sim::{simulate, Engine, Simulator};
-    Ok(match reference {
-        MarginalReference::Exact => {
-            let backend = if circuit.qubits <= EXACT_STATE_VECTOR_MAX_QUBITS {
-                Engine::StateVector
-            } else {
-                Engine::Subspace
-            };
-            simulate(&backend, circuit, &circuit.parameters)?.marginals()
+    let engine = match reference {
+        MarginalReference::Exact if circuit.qubits <= EXACT_STATE_VECTOR_MAX_QUBITS => {
+            Engine::StateVector
         }
-        MarginalReference::U1Chi(chi) => {
-            run_mps_u1(circuit, &circuit.parameters, &MpsConfig::new(chi, 0.0)?)?.marginals()
-        }
-        MarginalReference::DenseChi(chi) => {
-            run_mps(circuit, &circuit.parameters, &MpsConfig::new(chi, 0.0)?)?.marginals()
-        }
-    })
+        MarginalReference::Exact => Engine::Subspace,
+        MarginalReference::U1Chi(chi) => MpsEngine::U1.engine(chi, 0.0),
+        MarginalReference::DenseChi(chi) => MpsEngine::Dense.engine(chi, 0.0),
+    };
+    Ok(bfly_sim::simulate(&engine, circuit, &circuit.parameters)?.marginals())
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
