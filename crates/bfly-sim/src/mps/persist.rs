@@ -486,18 +486,7 @@ pub(crate) fn save<T: Persist>(state: &T, path: &Path) -> Result<()> {
 
 /// The header of `saved` and its arrays in the order [`check_header`] lists them.
 fn split(saved: SavedState<'_>) -> (Header, Vec<Values<'_>>) {
-    let SavedState {
-        n,
-        centre,
-        qubit_at_site,
-        home,
-        truncation,
-        routing,
-        statistics,
-        real,
-        tensors,
-    } = saved;
-    let (engine, bonds, sectors, blocks, arrays) = match tensors {
+    let (engine, bonds, sectors, blocks, arrays) = match saved.tensors {
         SavedTensors::Dense { bonds, sites } => (EngineKind::Dense, bonds, None, None, sites),
         SavedTensors::U1 { sectors, blocks } => {
             let bonds = sectors
@@ -523,15 +512,15 @@ fn split(saved: SavedState<'_>) -> (Header, Vec<Values<'_>>) {
         format: FILE_FORMAT.into(),
         version: FILE_VERSION,
         engine,
-        n,
+        n: saved.n,
         bonds,
-        centre,
-        qubit_at_site,
-        home,
-        truncation,
-        routing,
-        statistics,
-        real,
+        centre: saved.centre,
+        qubit_at_site: saved.qubit_at_site,
+        home: saved.home,
+        truncation: saved.truncation,
+        routing: saved.routing,
+        statistics: saved.statistics,
+        real: saved.real,
         sectors,
         blocks,
     };
