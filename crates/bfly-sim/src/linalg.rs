@@ -414,7 +414,7 @@ pub fn thin_qr_into<T: Scalar>(
 }
 
 /// `dst (m×n) = lhs (m×k) · rhs (k×n)`; `lhs`/`rhs` may be conjugated or adjoint views.
-pub fn matmul_into<T, L, R>(dst: MatMut<'_, T>, lhs: MatRef<'_, L>, rhs: MatRef<'_, R>)
+pub(crate) fn matmul_into<T, L, R>(dst: MatMut<'_, T>, lhs: MatRef<'_, L>, rhs: MatRef<'_, R>)
 where
     T: Scalar,
     L: Conjugate<Canonical = T>,
