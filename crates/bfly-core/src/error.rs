@@ -132,6 +132,27 @@ pub enum Error {
         kind: &'static str,
         current: u32,
     },
+    /// An output path names a file the same command reads: writing it would destroy the
+    /// input.
+    #[error("{output_role} and {input_role} are the same file ({path}): writing the output would destroy the input; choose another output path")]
+    OutputIsInput {
+        /// What the output is (e.g. the option that named it).
+        output_role: String,
+        /// What the input is.
+        input_role: String,
+        /// The output path as given.
+        path: PathBuf,
+    },
+    /// Two outputs of one command name the same file: one would overwrite the other.
+    #[error("{first_role} and {second_role} are the same file ({path}): one output would overwrite the other; give each its own path")]
+    OutputsCollide {
+        /// The first output.
+        first_role: String,
+        /// The second output.
+        second_role: String,
+        /// The second output's path as given.
+        path: PathBuf,
+    },
     /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
     #[error("numerical failure: {0}")]
     Numerical(String),

@@ -41,6 +41,75 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_folder(&dir).map_err(|e| Error::io(&dir, e))
 }
 
+/// Refuse, before any work, a command whose outputs would destroy what it reads or each
+/// other: every path in `outputs` must name a file different from every path in `inputs`
+/// and from every other output. Each entry is `(role, path)`, the role naming the path in
+/// the error (for example the option that gave it).
+///
+/// Two paths name the same file if both exist and are the same file (same device and
+/// inode on Unix: symlinks and hard links included), or if they resolve to the same
+/// location (absolute path, `.`/`..` and symlinked folders resolved) when one does not
+/// exist yet.
+///
+/// ```
+/// use std::path::Path;
+/// let dir = tempfile::tempdir().unwrap();
+/// let data = dir.path().join("x.csv");
+/// std::fs::write(&data, "a\n1\n").unwrap();
+/// let same = dir.path().join(".").join("x.csv");
+/// let err = bfly_core::io::check_outputs_spare_inputs(&[("data", &data)], &[("out", &same)]);
+/// assert!(matches!(err, Err(bfly_core::Error::OutputIsInput { .. })));
+/// let other = dir.path().join("model.json");
+/// assert!(bfly_core::io::check_outputs_spare_inputs(&[("data", &data)], &[("out", &other)]).is_ok());
+/// ```
+pub fn check_outputs_spare_inputs(
+    inputs: &[(&str, &Path)],
+    outputs: &[(&str, &Path)],
+) -> Result<()> {
+    for (i, &(output_role, output)) in outputs.iter().enumerate() {
+        if let Some(&(input_role, _)) = inputs.iter().find(|(_, input)| same_file(output, input)) {
+            return Err(Error::OutputIsInput {
+                output_role: output_role.to_string(),
+                input_role: input_role.to_string(),
+                path: output.to_path_buf(),
+            });
+        }
+        if let Some(&(first_role, _)) = outputs[..i].iter().find(|(_, o)| same_file(output, o)) {
+            return Err(Error::OutputsCollide {
+                first_role: first_role.to_string(),
+                second_role: output_role.to_string(),
+                path: output.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name the same file (see [`check_outputs_spare_inputs`]).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+    }
+    resolved(a) == resolved(b)
+}
+
+/// `path` made absolute, with its folder resolved where it exists (the file itself may not).
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => parent
+            .canonicalize()
+            .map(|folder| folder.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    }
+}
+
 /// Make a rename inside `dir` durable (a no-op where folders cannot be opened as files).
 fn sync_folder(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -92,5 +161,49 @@ mod tests {
         assert_eq!(bytes.len(), 4096);
         assert!(bytes.iter().all(|&b| b == bytes[0]), "a torn write");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn outputs_that_name_an_input_or_each_other_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.csv");
+        std::fs::write(&data, "a\n1\n").unwrap();
+        let check = |inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]| {
+            check_outputs_spare_inputs(inputs, outputs)
+        };
+        // The same file under another spelling, through a symlink and through a hard link.
+        let dotted = dir.path().join("sub").join("..").join("data.csv");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.csv");
+            std::os::unix::fs::symlink(&data, &link).unwrap();
+            let hard = dir.path().join("hard.csv");
+            std::fs::hard_link(&data, &hard).unwrap();
+            for alias in [&link, &hard] {
+                let e = check(&[("--data", &data)], &[("--out", alias)]).unwrap_err();
+                assert!(matches!(e, Error::OutputIsInput { .. }), "{e:?}");
+            }
+        }
+        let e = check(&[("--data", &data)], &[("--out", &dotted)]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("--out") && msg.contains("--data"), "{msg}");
+        assert!(msg.contains("would destroy"), "{msg}");
+        // Two outputs that do not exist yet but are one location.
+        let model = dir.path().join("model.json");
+        let again = dir.path().join("sub").join("..").join("model.json");
+        let e = check(&[], &[("--out", &model), ("--log-json", &again)]).unwrap_err();
+        assert!(matches!(e, Error::OutputsCollide { .. }), "{e:?}");
+        // Distinct paths pass, and nothing was written or removed.
+        check(
+            &[("--data", &data)],
+            &[
+                ("--out", &model),
+                ("--log-json", &dir.path().join("log.jsonl")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&data).unwrap(), b"a\n1\n");
+        assert!(!model.exists());
     }
 }

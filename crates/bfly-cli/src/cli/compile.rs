@@ -36,6 +36,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let target: Target = args.target.parse()?;
+    super::guard_outputs(
+        &[
+            ("--circuit", Some(&args.circuit)),
+            ("--params", args.params.as_deref()),
+        ],
+        &[
+            ("--out", args.out.as_deref()),
+            ("--qasm", args.qasm.as_deref()),
+        ],
+    )?;
     let circuit = Circuit::load(&args.circuit)?;
     let values = match &args.params {
         Some(path) => Parameters::load(path)?,

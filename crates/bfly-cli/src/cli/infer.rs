@@ -48,6 +48,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    super::guard_outputs(
+        &[("--model", Some(&args.model)), ("--data", Some(&args.data))],
+        &[("--out", args.out.as_deref())],
+    )?;
     let model = HybridModel::load(&args.model)?;
     if model.feature_names.is_empty() || model.target_names.is_empty() {
         return Err(Error::InvalidInput(format!(

@@ -20,6 +20,23 @@ use butterfly_mps::Result;
 use serde::Serialize;
 use std::fmt::Display;
 
+/// Refuse, before any work, outputs that name an input or each other (`(option, path)`
+/// pairs; absent options are skipped): see `io::check_outputs_spare_inputs`.
+pub fn guard_outputs(
+    inputs: &[(&str, Option<&std::path::Path>)],
+    outputs: &[(&str, Option<&std::path::Path>)],
+) -> Result<()> {
+    fn given<'a>(
+        paths: &[(&'a str, Option<&'a std::path::Path>)],
+    ) -> Vec<(&'a str, &'a std::path::Path)> {
+        paths
+            .iter()
+            .filter_map(|&(role, path)| path.map(|p| (role, p)))
+            .collect()
+    }
+    butterfly_mps::io::check_outputs_spare_inputs(&given(inputs), &given(outputs))
+}
+
 /// Print `value` as one JSON document (`--json`) or as its readable summary.
 pub fn emit<T: Serialize + Display>(value: &T, json: bool) -> Result<()> {
     if json {

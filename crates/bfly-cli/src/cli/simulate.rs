@@ -89,6 +89,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
+    super::guard_outputs(
+        &[
+            ("--circuit", Some(&args.circuit)),
+            ("--params", args.params.as_deref()),
+        ],
+        &[
+            ("--save-state", args.save_state.as_deref()),
+            ("--amplitudes", args.amplitudes.as_deref()),
+        ],
+    )?;
     let circuit = Circuit::load(&args.circuit)?;
     let values = match &args.params {
         Some(path) => Parameters::load(path)?,

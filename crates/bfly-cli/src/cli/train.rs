@@ -311,6 +311,14 @@ pub fn run(args: Args) -> Result<()> {
             "--data, --target and --out are required (or use --cost-table)".into(),
         ));
     };
+    super::guard_outputs(
+        &[("--data", Some(&data_path))],
+        &[
+            ("--out", Some(&out)),
+            ("--log-json", args.log_json.as_deref()),
+            ("--checkpoint", args.checkpoint.as_deref()),
+        ],
+    )?;
     let table = TypedTable::read(&data_path, &Default::default())?.to_table();
     let features: Vec<String> = if args.features.is_empty() {
         table

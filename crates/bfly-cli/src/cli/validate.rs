@@ -92,6 +92,15 @@ fn load_values(path: &Option<PathBuf>, circuit: &Circuit) -> Result<Parameters> 
 }
 
 pub fn run(args: Args) -> Result<()> {
+    super::guard_outputs(
+        &[
+            ("--circuit", args.circuit.as_deref()),
+            ("--compiled", args.compiled.as_deref()),
+            ("--model", args.model.as_deref()),
+            ("--params", args.params.as_deref()),
+        ],
+        &[("--save-circuit", args.save_circuit.as_deref())],
+    )?;
     let options = ValidateOptions {
         engine: match args.engine.parse::<Engine>()? {
             // --chi is the bond cap of every validation MPS; validation never cuts off.
