@@ -45,6 +45,22 @@ fn table(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `bfly train` on `data` (target `y`) writing `out` and logging to `log`.
+fn train_with_log<'a>(data: &'a Path, out: &'a Path, log: &'a Path) -> Vec<&'a str> {
+    let path = |p: &'a Path| p.to_str().unwrap();
+    vec![
+        "train",
+        "--data",
+        path(data),
+        "--target",
+        "y",
+        "--out",
+        path(out),
+        "--log-json",
+        path(log),
+    ]
+}
+
 #[test]
 fn train_out_equal_to_data_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,17 +82,7 @@ fn train_log_json_equal_to_data_is_refused() {
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     let alias = dir.path().join("sub").join("..").join("x.csv");
     refused(
-        &[
-            "train",
-            "--data",
-            x.to_str().unwrap(),
-            "--target",
-            "y",
-            "--out",
-            model.to_str().unwrap(),
-            "--log-json",
-            alias.to_str().unwrap(),
-        ],
+        &train_with_log(&x, &model, &alias),
         &["--log-json", "--data"],
         &x,
     );
@@ -159,18 +165,7 @@ fn two_outputs_on_one_file_and_state_over_circuit_are_refused() {
     );
     let x = table(dir.path());
     let model = dir.path().join("m.json");
-    let m = model.to_str().unwrap();
-    let o = bfly(&[
-        "train",
-        "--data",
-        x.to_str().unwrap(),
-        "--target",
-        "y",
-        "--out",
-        m,
-        "--log-json",
-        m,
-    ]);
+    let o = bfly(&train_with_log(&x, &model, &model));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(
