@@ -104,6 +104,47 @@ fn trains_from_csv_and_writes_model_report_and_log() {
     assert!(model.predict(&[1.0, 0.5, -0.2]).unwrap()[0].is_finite());
 }
 
+/// Two trainings started together on one `--log-json` (and a log that already holds a
+/// line): every record is a whole JSON line, none is lost, and the old line is kept.
+#[test]
+fn concurrent_trainings_append_whole_lines_to_one_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    write_csv(&csv, 300);
+    let log = dir.path().join("log.jsonl");
+    std::fs::write(&log, "{\"earlier\": true}\n").unwrap();
+    let children: Vec<_> = ["a.json", "b.json"]
+        .iter()
+        .map(|name| {
+            let out = dir.path().join(name);
+            let mut args = train_args(csv.to_str().unwrap(), out.to_str().unwrap());
+            args.extend(["--log-json", log.to_str().unwrap()]);
+            Command::new(env!("CARGO_BIN_EXE_bfly"))
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let content = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = content
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines[0]["earlier"], true);
+    // 24 epochs per run (see the test above), two runs.
+    assert_eq!(lines.len(), 1 + 2 * 24, "{content}");
+    for epoch in 1..=24 {
+        let n = lines.iter().filter(|l| l["epoch"] == epoch).count();
+        assert_eq!(n, 2, "epoch {epoch}");
+    }
+}
+
 #[test]
 fn prints_the_measured_cost_table() {
     let o = bfly(&["train", "--cost-table", "--json"]);

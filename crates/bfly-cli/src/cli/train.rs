@@ -188,7 +188,8 @@ pub struct Args {
     /// Continue the run saved in --checkpoint (same settings and data).
     #[arg(long, requires = "checkpoint")]
     resume: bool,
-    /// Append one JSON line per epoch to this file.
+    /// Append one JSON line per epoch to this file (created if missing; existing lines are
+    /// kept, and runs sharing the file interleave whole lines).
     #[arg(long)]
     log_json: Option<PathBuf>,
     /// Print the report as one JSON document.
@@ -365,13 +366,14 @@ pub fn run(args: Args) -> Result<()> {
         (Trainer::with_executor(config, &data, executor)?, None)
     };
 
+    // Always appended, never truncated: a log the user already has keeps its records, and
+    // two runs sharing one log interleave whole lines (each record is one `write` to a file
+    // opened with O_APPEND, so the kernel places it at the end atomically).
     let mut log = match &args.log_json {
         Some(path) => Some(
             std::fs::OpenOptions::new()
                 .create(true)
-                .append(args.resume)
-                .write(true)
-                .truncate(!args.resume)
+                .append(true)
                 .open(path)
                 .map_err(|e| Error::io(path, e))?,
         ),
@@ -426,7 +428,8 @@ pub fn run(args: Args) -> Result<()> {
             if let (Some(file), None) = (log.as_mut(), &log_error) {
                 let mut line = serde_json::to_value(r).expect("records serialise");
                 line["elapsed_s"] = serde_json::json!(t0.elapsed().as_secs_f64());
-                if let Err(e) = writeln!(file, "{line}") {
+                let record = format!("{line}\n");
+                if let Err(e) = file.write_all(record.as_bytes()) {
                     log_error = Some(Error::io(log_path.clone().unwrap_or_default(), e));
                 }
             }
