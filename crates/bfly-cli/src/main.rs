@@ -1,7 +1,39 @@
 //! `bfly`: the command line of butterfly-mps. Thin: it parses arguments and calls the
 //! library; every number it prints comes back from library calls as data.
 
+/// `println!` for the CLI's standard output: see [`write_stdout`].
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for the CLI's standard output: see [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod cli;
+
+/// Write to standard output. If the reader has gone (`bfly … | head`: a broken pipe), the
+/// process ends quietly with status 0, as `cat` or `grep` would (std's `println!` panics
+/// there); any other write error ends it with a message and status 1. Files the command
+/// writes are written atomically, so stopping here loses none of them.
+fn write_stdout(text: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

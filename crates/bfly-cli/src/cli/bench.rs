@@ -131,7 +131,7 @@ fn run_once(args: RunOnceArgs) -> Result<()> {
         context: "bench run-once record".into(),
         source,
     })?;
-    println!("{json}");
+    outln!("{json}");
     Ok(())
 }
 

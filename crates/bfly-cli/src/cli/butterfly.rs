@@ -68,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     let circuit = workload.build()?;
     circuit.save(&args.out)?;
     let two_qubit = circuit.ops.iter().filter(|g| g.qubits().len() == 2).count();
-    println!(
+    outln!(
         "wrote {}: {} qubits, {} ops ({} two-qubit), {} trainable angles, {} loader inputs{}",
         args.out.display(),
         circuit.qubits,

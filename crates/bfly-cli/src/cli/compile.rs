@@ -73,21 +73,21 @@ pub fn run(args: Args) -> Result<()> {
             "out": args.out,
             "qasm": args.qasm,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("serialisable")
         );
     } else {
-        print!("{}", compiled.report);
+        out!("{}", compiled.report);
         if !compiled.dropped_frames.is_empty() {
-            println!(
+            outln!(
                 "dropped trailing Z frames on {} qubits (probabilities unchanged; state equal up to a diagonal phase)",
                 compiled.dropped_frames.len()
             );
         }
         for (what, path) in [("circuit", &args.out), ("qasm", &args.qasm)] {
             if let Some(p) = path {
-                println!("wrote {what} {}", p.display());
+                outln!("wrote {what} {}", p.display());
             }
         }
     }

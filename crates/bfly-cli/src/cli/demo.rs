@@ -183,12 +183,12 @@ pub fn run(args: Args) -> Result<()> {
     if args.simulation_only {
         super::emit(&report, args.json)?;
         if !args.json {
-            println!("\ntotal {}", format_seconds(t0.elapsed().as_secs_f64()));
+            outln!("\ntotal {}", format_seconds(t0.elapsed().as_secs_f64()));
         }
         return Ok(());
     }
     if !args.json {
-        println!("== 1. Simulation: 128-qubit Butterflies, exact and MPS\n{report}");
+        outln!("== 1. Simulation: 128-qubit Butterflies, exact and MPS\n{report}");
     }
     let data = args.data.clone().unwrap_or_else(|| {
         std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/rhc.csv"))
@@ -197,12 +197,12 @@ pub fn run(args: Args) -> Result<()> {
     let ionq = ionq_stage(&data, &args)?;
     if args.json {
         let doc = serde_json::json!({ "simulation": report, "imputation": study, "ionq": ionq });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("reports serialise")
         );
     } else {
-        println!("\ntotal {}", format_seconds(t0.elapsed().as_secs_f64()));
+        outln!("\ntotal {}", format_seconds(t0.elapsed().as_secs_f64()));
     }
     Ok(())
 }
@@ -231,13 +231,13 @@ fn imputation_stage(data: &std::path::Path, args: &Args) -> Result<StudyReport> 
     bar.finish_and_clear();
     let written = report.write_outputs(&args.out.join("imputation"))?;
     if !args.json {
-        println!(
+        outln!(
             "== 2. Clinical imputation study (quick: {} seeds)",
             config.seeds
         );
-        println!("{}", report.markdown());
+        outln!("{}", report.markdown());
         for p in written {
-            println!("wrote {}", p.display());
+            outln!("wrote {}", p.display());
         }
     }
     Ok(report)
@@ -320,18 +320,18 @@ fn ionq_stage(data: &std::path::Path, args: &Args) -> Result<IonqStage> {
         engine: first.comparison.engine.name().to_string(),
     };
     if !args.json {
-        println!(
+        outln!(
             "== 3. IonQ: 16-qubit hybrid (4 layers) trained on {} rows in {}, exact validation loss {}",
             selection.dataset.len(),
             format_seconds(train_seconds),
             validation_loss.map_or("n/a".into(), |l| format!("{l:.4e}"))
         );
-        print!("{}", compiled.report);
-        println!(
+        out!("{}", compiled.report);
+        outln!(
             "wrote the IonQ job body (API v0.4, qpu.forte-1): {}",
             stage.job_file.display()
         );
-        println!(
+        outln!(
             "validated against exact simulation ({}), {} inputs: worst fidelity {:.15} (1 − F = {:.2e})",
             stage.engine, stage.inputs_validated, stage.worst_fidelity, 1.0 - stage.worst_fidelity
         );

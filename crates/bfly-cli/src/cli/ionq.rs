@@ -257,9 +257,9 @@ pub fn run(command: Command) -> Result<()> {
             let id = client.submit(&spec)?;
             if !wait {
                 if json {
-                    println!("{}", serde_json::json!({ "id": id }));
+                    outln!("{}", serde_json::json!({ "id": id }));
                 } else {
-                    println!("{id}");
+                    outln!("{id}");
                 }
                 return Ok(());
             }
@@ -280,7 +280,7 @@ pub fn run(command: Command) -> Result<()> {
         } => {
             let info = connection.client()?.job(&id)?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&info).expect("job info serialises")
                 );
@@ -303,24 +303,24 @@ pub fn run(command: Command) -> Result<()> {
         }
         Command::Cancel { id, connection } => {
             let status = connection.client()?.cancel(&id)?;
-            println!("job {id}: {status}");
+            outln!("job {id}: {status}");
             Ok(())
         }
         Command::Backends { connection, json } => {
             let list = connection.client()?.backends()?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&list).expect("backends serialise")
                 );
             } else {
                 for b in list {
                     let qubits = b.qubits.map_or("?".into(), |q| q.to_string());
-                    print!("{:<26} {:<12} {:>3} qubits", b.backend, b.status, qubits);
+                    out!("{:<26} {:<12} {:>3} qubits", b.backend, b.status, qubits);
                     if let Some(m) = b.noise_models {
-                        print!("  noise models: {}", m.join(", "));
+                        out!("  noise models: {}", m.join(", "));
                     }
-                    println!();
+                    outln!();
                 }
             }
             Ok(())
@@ -336,7 +336,7 @@ pub fn run(command: Command) -> Result<()> {
                 serde_json::to_string_pretty(&spec.to_body(version)).expect("job bodies serialise");
             butterfly_mps::io::write_atomic(&out, format!("{body}\n").as_bytes())?;
             let (one, two) = spec.input.gate_counts();
-            println!(
+            outln!(
                 "wrote {} (API {version}, backend {}, gateset {}, {} qubits, {one} one-qubit + {two} two-qubit gates)",
                 out.display(),
                 spec.backend,
@@ -349,28 +349,28 @@ pub fn run(command: Command) -> Result<()> {
 }
 
 fn print_status(info: &JobInfo) {
-    println!("job {}: {}", info.id, info.status);
+    outln!("job {}: {}", info.id, info.status);
     if let Some(b) = &info.backend {
-        println!("  backend: {b}");
+        outln!("  backend: {b}");
     }
     if let Some(q) = info.qubits {
-        println!("  qubits: {q}");
+        outln!("  qubits: {q}");
     }
     if let Some(s) = info.shots {
-        println!("  shots: {s}");
+        outln!("  shots: {s}");
     }
     if let Some(f) = &info.failure {
-        println!("  failure ({}): {}", f.code, f.error);
+        outln!("  failure ({}): {}", f.code, f.error);
     }
 }
 
 /// Probabilities (IonQ key and the crate's bitstring, qubit 0 first), counts, marginals.
 fn print_results(info: &JobInfo, p: &Probabilities, shots: Option<u64>, json: bool) {
     if json {
-        println!("{}", p.to_json());
+        outln!("{}", p.to_json());
         return;
     }
-    println!(
+    outln!(
         "job {} ({}): {} outcomes on {} qubits; bitstrings list qubit 0 first, IonQ keys are indices with qubit 0 least significant",
         info.id,
         info.status,
@@ -384,13 +384,13 @@ fn print_results(info: &JobInfo, p: &Probabilities, shots: Option<u64>, json: bo
             .as_ref()
             .and_then(|h| h.counts.iter().find(|c| c.0 == bits))
         {
-            Some((_, c)) => println!("  {bits}  key {index:>6}  p = {prob:.6}  count {c}"),
-            None => println!("  {bits}  key {index:>6}  p = {prob:.6}"),
+            Some((_, c)) => outln!("  {bits}  key {index:>6}  p = {prob:.6}  count {c}"),
+            None => outln!("  {bits}  key {index:>6}  p = {prob:.6}"),
         }
     }
     if p.iter().count() > 64 {
-        println!("  … ({} more; --json prints all)", p.iter().count() - 64);
+        outln!("  … ({} more; --json prints all)", p.iter().count() - 64);
     }
     let m: Vec<String> = p.marginals().iter().map(|x| format!("{x:.4}")).collect();
-    println!("P(q_i = 1): [{}]", m.join(", "));
+    outln!("P(q_i = 1): [{}]", m.join(", "));
 }

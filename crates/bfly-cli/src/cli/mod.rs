@@ -40,12 +40,12 @@ pub fn guard_outputs(
 /// Print `value` as one JSON document (`--json`) or as its readable summary.
 pub fn emit<T: Serialize + Display>(value: &T, json: bool) -> Result<()> {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(value).expect("reports always serialise")
         );
     } else {
-        println!("{value}");
+        outln!("{value}");
     }
     Ok(())
 }

@@ -156,12 +156,12 @@ fn run_imputation(args: ImputationArgs) -> Result<()> {
         }
     })?;
     bar.finish_and_clear();
-    println!("{}", report.markdown());
+    outln!("{}", report.markdown());
     let written = report.write_outputs(&args.out)?;
     for p in written {
-        println!("wrote {}", p.display());
+        outln!("wrote {}", p.display());
     }
-    println!("total time {:.1} s", report.total_seconds);
+    outln!("total time {:.1} s", report.total_seconds);
     Ok(())
 }
 
@@ -251,9 +251,9 @@ fn run_hardware(args: HardwareArgs) -> Result<()> {
         }
     })?;
     bar.finish_and_clear();
-    println!("{}", report.markdown());
+    outln!("{}", report.markdown());
     for p in report.write_outputs(&args.out)? {
-        println!("wrote {}", p.display());
+        outln!("wrote {}", p.display());
     }
     Ok(())
 }

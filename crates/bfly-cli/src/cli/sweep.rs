@@ -150,7 +150,7 @@ pub fn run(target: Target) -> Result<()> {
         }
         Target::Plot(a) => {
             for path in replot_accuracy(&a.out)? {
-                println!("wrote {}", path.display());
+                outln!("wrote {}", path.display());
             }
             Ok(())
         }

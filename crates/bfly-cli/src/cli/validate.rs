@@ -149,23 +149,23 @@ pub fn run(args: Args) -> Result<()> {
             .find(|r| !r.comparison.exact)
             .map(|r| r.comparison.clone());
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&v).expect("serialisable")
             );
         } else {
-            println!(
+            outln!(
                 "model {}: {} qubits, target {target}, {} random inputs (seed {})",
                 path.display(),
                 v.qubits,
                 v.inputs.len(),
                 args.seed
             );
-            print!("{}", v.report);
+            out!("{}", v.report);
             for (i, r) in v.inputs.iter().enumerate() {
-                println!("input {i:>3}: {}", line(&r.comparison));
+                outln!("input {i:>3}: {}", line(&r.comparison));
             }
-            println!(
+            outln!(
                 "worst fidelity {:.15} (1 − F = {:.3e}); worst TVD {}",
                 v.min_fidelity,
                 1.0 - v.min_fidelity,
@@ -200,15 +200,15 @@ pub fn run(args: Args) -> Result<()> {
         inexact = (!cmp.exact).then(|| cmp.clone());
         if args.json {
             let doc = serde_json::json!({"report": report, "comparison": cmp});
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("serialisable")
             );
         } else {
             if let Some(r) = &report {
-                print!("{r}");
+                out!("{r}");
             }
-            println!("{}", line(&cmp));
+            outln!("{}", line(&cmp));
         }
     }
     if let Some(c) = inexact {
