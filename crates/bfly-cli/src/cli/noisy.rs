@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     chi: usize,
     /// MPS: relative discarded-weight cutoff.
-    #[arg(long, default_value_t = 1e-12)]
+    #[arg(long, default_value_t = 1e-12, allow_negative_numbers = true)]
     cutoff: f64,
     /// Monte-Carlo trajectories (ignored by the density matrix).
     #[arg(long, default_value_t = 1000)]

@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     chi: usize,
     /// MPS: largest relative discarded weight Σ s² per SVD (0 keeps every singular value).
-    #[arg(long, default_value_t = 1e-12)]
+    #[arg(long, default_value_t = 1e-12, allow_negative_numbers = true)]
     cutoff: f64,
     /// MPS: conserved symmetry. `u1` runs the Hamming-weight block-sparse engine
     /// (weight-preserving gates after each qubit's leading one-qubit gates; mixed-weight

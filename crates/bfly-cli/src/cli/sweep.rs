@@ -44,7 +44,7 @@ pub struct AccuracyArgs {
     #[arg(long, value_delimiter = ',', default_values_t = [1])]
     seeds: Vec<u64>,
     /// Relative SVD cutoff (0 = keep everything up to χ).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cutoff: f64,
     /// Kill a point whose MPS run exceeds this many seconds (recorded as a timeout).
     #[arg(long)]
@@ -78,7 +78,7 @@ pub struct ScalingArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Relative SVD cutoff.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cutoff: f64,
     /// Output folder.
     #[arg(long, default_value = "results/sweeps/scaling")]

@@ -121,7 +121,7 @@ pub struct Args {
     #[arg(long, default_value_t = 16)]
     chi: usize,
     /// MPS relative truncation cutoff (--backend mps).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cutoff: f64,
     /// Epochs per layer-wise stage (or of the joint phase with --joint).
     #[arg(long, default_value_t = 20)]
