@@ -256,3 +256,23 @@ fn missing_parameter_slot_names_op_and_slot() {
         "op #3 (rbs): trainable parameter slot 3 has no value (3 trainable values given)"
     );
 }
+
+/// A UTF-8 byte-order mark before circuit or parameter JSON is skipped, as before a CSV
+/// header; a BOM anywhere else is still an error.
+#[test]
+fn a_byte_order_mark_before_json_is_accepted() {
+    let json = r#"{"qubits":2,"ops":[{"gate":"rbs","qubits":[0,1],"theta":0.3}]}"#;
+    let plain = Circuit::from_json(json).unwrap();
+    assert_eq!(
+        Circuit::from_json(&format!("\u{feff}{json}")).unwrap(),
+        plain
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, format!("\u{feff}{json}")).unwrap();
+    assert_eq!(Circuit::load(&path).unwrap(), plain);
+    let params = dir.path().join("p.json");
+    std::fs::write(&params, "\u{feff}{\"trainable\": [0.5]}").unwrap();
+    assert_eq!(Parameters::load(&params).unwrap().trainable, [0.5]);
+    assert!(Circuit::from_json(&format!("\u{feff}\u{feff}{json}")).is_err());
+}

@@ -145,12 +145,16 @@ impl Circuit {
         serde_json::to_string_pretty(self).expect("a circuit always serialises")
     }
 
-    /// Parse and validate circuit JSON. Each malformed op is reported with its index.
+    /// Parse and validate circuit JSON (a leading UTF-8 byte-order mark is skipped). Each
+    /// malformed op is reported with its index.
     pub fn from_json(text: &str) -> Result<Self> {
         Self::from_json_with_context(text, "circuit")
     }
 
     fn from_json_with_context(text: &str, context: &str) -> Result<Self> {
+        // A UTF-8 byte-order mark (some Windows editors write one) is not JSON; skip it, as
+        // the CSV reader does.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let raw: RawCircuit = serde_json::from_str(text).map_err(|source| Error::Json {
             context: context.to_string(),
             source,

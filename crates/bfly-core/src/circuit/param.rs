@@ -57,11 +57,14 @@ impl Parameters {
     }
 
     /// Read slot values from a JSON file `{"trainable": [...], "inputs": [...]}` (either
-    /// list may be left out). Errors name the file.
+    /// list may be left out; a leading UTF-8 byte-order mark is skipped). Errors name the
+    /// file.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_str(&text).map_err(|source| Error::Json {
+        // A leading UTF-8 byte-order mark is skipped, as in circuit files.
+        let json = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        serde_json::from_str(json).map_err(|source| Error::Json {
             context: path.display().to_string(),
             source,
         })
