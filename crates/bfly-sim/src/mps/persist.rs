@@ -207,7 +207,7 @@ pub enum SavedTensors<'a> {
 }
 
 /// Everything a state file holds, independent of the engines' structs: what
-/// [`Persist::to_saved`] produces and [`Persist::from_saved`] consumes.
+/// `Chain::to_saved` produces and `Chain::from_saved` consumes.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct SavedState<'a> {
     /// Number of qubits (≥ 1).
@@ -230,23 +230,6 @@ pub(crate) struct SavedState<'a> {
     pub tensors: SavedTensors<'a>,
 }
 
-/// How an engine is saved and loaded (implemented once, for every [`Chain`], below).
-pub(crate) trait Persist: Sized {
-    /// The engine named in the header.
-    const ENGINE: EngineKind;
-
-    /// The state as plain data, borrowing its numbers where their layout allows.
-    fn to_saved(&self) -> SavedState<'_>;
-
-    /// The engine holding `saved`, which [`load`] has validated: permutations, centre,
-    /// shapes against bonds or sectors, finite numbers and the statistics' length.
-    fn from_saved(saved: SavedState<'static>) -> Self;
-
-    /// Bytes the engine allocates for an `n`-qubit state besides its numbers (saturating),
-    /// checked against the memory available before loading.
-    fn bookkeeping_bytes(n: usize) -> u64;
-}
-
 /// The storage's side of the state files: the only code of this module that reads or
 /// builds an engine's numbers (`persist/dense.rs`, `u1/persist.rs`). Everything else a
 /// file holds (layout, centre, policies, statistics) belongs to the [`Chain`] and is
@@ -266,10 +249,11 @@ pub trait PersistSites: Sized {
     fn bookkeeping_bytes(n: usize) -> u64;
 }
 
-impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
-    const ENGINE: EngineKind = S::ENGINE;
-
-    fn to_saved(&self) -> SavedState<'_> {
+/// What a file holds besides the storage's numbers, saved and loaded once for both
+/// engines.
+impl<S: SiteStorage + PersistSites> Chain<S> {
+    /// The state as plain data, borrowing its numbers where their layout allows.
+    pub(crate) fn to_saved(&self) -> SavedState<'_> {
         SavedState {
             n: self.n,
             centre: self.centre,
@@ -283,6 +267,8 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
         }
     }
 
+    /// The state holding `saved`, which [`load`] has validated: permutations, centre,
+    /// shapes against bonds or sectors, finite numbers and the statistics' length.
     fn from_saved(saved: SavedState<'static>) -> Self {
         let n = saved.n;
         let mut site_of_qubit = vec![0; n];
@@ -302,6 +288,8 @@ impl<S: SiteStorage + PersistSites> Persist for Chain<S> {
         }
     }
 
+    /// Bytes a loaded `n`-qubit state allocates besides its numbers (saturating), checked
+    /// against the memory available before loading.
     fn bookkeeping_bytes(n: usize) -> u64 {
         // Three usize layout maps (qubit_at_site, site_of_qubit, home) and one discarded
         // weight per site, plus what the storage keeps.
@@ -404,13 +392,13 @@ fn block_array(site: usize, charge: usize, bit: usize) -> String {
 }
 
 /// Write `state` to `path` atomically.
-pub(crate) fn save<T: Persist>(state: &T, path: &Path) -> Result<()> {
+pub(crate) fn save<S: SiteStorage + PersistSites>(state: &Chain<S>, path: &Path) -> Result<()> {
     let saved = state.to_saved();
     let refuse = |reason: String| {
         Error::InvalidInput(format!(
             "{}: cannot save the {}: {reason}",
             path.display(),
-            T::ENGINE.label()
+            S::ENGINE.label()
         ))
     };
     let (header, arrays) = split(saved);
@@ -527,8 +515,8 @@ fn split(saved: SavedState<'_>) -> (Header, Vec<Values<'_>>) {
     (header, arrays)
 }
 
-/// Read a state of engine `T` from `path`; every failure is a typed error naming the file.
-pub(crate) fn load<T: Persist>(path: &Path) -> Result<T> {
+/// Read a state of storage `S` from `path`; every failure is a typed error naming the file.
+pub(crate) fn load<S: SiteStorage + PersistSites>(path: &Path) -> Result<Chain<S>> {
     let corrupt = |reason: String| Error::CorruptFile {
         path: path.to_path_buf(),
         reason,
@@ -541,7 +529,7 @@ pub(crate) fn load<T: Persist>(path: &Path) -> Result<T> {
         .read_to_end(&mut start)
         .and_then(|_| file.seek(SeekFrom::Start(0)))
         .map_err(|e| Error::io(path, e))?;
-    check_leading_bytes::<T>(&start, path)?;
+    check_leading_bytes::<S>(&start, path)?;
     let mut archive = ZipArchive::new(BufReader::new(file)).map_err(|e| {
         corrupt(format!(
             "truncated or damaged: not a complete zip (.npz) archive ({e}); the file was cut short or modified after saving"
@@ -549,10 +537,10 @@ pub(crate) fn load<T: Persist>(path: &Path) -> Result<T> {
     })?;
     check_archive_end(path, file_len, archive.comment().len())?;
     let json = read_header_json(&mut archive).map_err(&corrupt)?;
-    let header = parse_header::<T>(&json, path)?;
+    let header = parse_header::<S>(&json, path)?;
     drop(json);
     let specs = check_header(&header).map_err(|e| corrupt(format!("inconsistent state: {e}")))?;
-    check_budget::<T>(&header, &specs, file_len).map_err(&corrupt)?;
+    check_budget::<S>(&header, &specs, file_len).map_err(&corrupt)?;
     if archive.len() != specs.len() + 1 {
         return Err(corrupt(format!(
             "the archive holds {} members, but its header lists {} arrays (plus the header member itself)",
@@ -573,12 +561,12 @@ pub(crate) fn load<T: Persist>(path: &Path) -> Result<T> {
         }
         arrays.push(values);
     }
-    Ok(T::from_saved(join(header, arrays)))
+    Ok(Chain::from_saved(join(header, arrays)))
 }
 
 /// Refuse version-1 (bincode) files, files that are not zip archives, and files too short
 /// to be one, before the zip reader looks at them.
-fn check_leading_bytes<T: Persist>(start: &[u8], path: &Path) -> Result<()> {
+fn check_leading_bytes<S: PersistSites>(start: &[u8], path: &Path) -> Result<()> {
     let corrupt = |reason: String| Error::CorruptFile {
         path: path.to_path_buf(),
         reason,
@@ -604,7 +592,7 @@ fn check_leading_bytes<T: Persist>(start: &[u8], path: &Path) -> Result<()> {
     if !start.starts_with(&ZIP_MAGIC) {
         return Err(corrupt(format!(
             "not an MPS state file (it is not an .npz archive); pass a file written by {}::save",
-            match T::ENGINE {
+            match S::ENGINE {
                 EngineKind::Dense => "Mps",
                 EngineKind::U1 => "U1Mps",
             }
@@ -635,8 +623,8 @@ fn check_archive_end(path: &Path, file_len: u64, comment_len: usize) -> Result<(
     Ok(())
 }
 
-/// The header of a state file of engine `T`: format, version and engine checked.
-fn parse_header<T: Persist>(json: &[u8], path: &Path) -> Result<Header> {
+/// The header of a state file of storage `S`: format, version and engine checked.
+fn parse_header<S: PersistSites>(json: &[u8], path: &Path) -> Result<Header> {
     let corrupt = |reason: String| Error::CorruptFile {
         path: path.to_path_buf(),
         reason,
@@ -668,7 +656,7 @@ fn parse_header<T: Persist>(json: &[u8], path: &Path) -> Result<Header> {
             "corrupt: the header does not match the format: {e}"
         ))
     })?;
-    if header.engine != T::ENGINE {
+    if header.engine != S::ENGINE {
         return Err(corrupt(format!(
             "this is a {} file; {}",
             header.engine.label(),
@@ -814,7 +802,7 @@ fn u1_specs(
 
 /// Refuse a header whose arrays could not be in a file of `file_len` bytes, or whose state
 /// would not fit in the memory available, before anything is allocated for it.
-fn check_budget<T: Persist>(
+fn check_budget<S: SiteStorage + PersistSites>(
     h: &Header,
     specs: &[ArraySpec],
     file_len: u64,
@@ -835,7 +823,7 @@ fn check_budget<T: Persist>(
     };
     let needed = numbers
         .saturating_mul(16)
-        .saturating_add(T::bookkeeping_bytes(h.n));
+        .saturating_add(Chain::<S>::bookkeeping_bytes(h.n));
     let budget = crate::statevector::available_memory().unwrap_or(FALLBACK_MEMORY_BUDGET);
     if needed > budget {
         return Err(format!(

@@ -13,7 +13,8 @@ use num_complex::Complex64 as C64;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::{Persist, FILE_MAGIC, FILE_VERSION, LEGACY_U1_MAGIC};
+use super::{PersistSites, FILE_MAGIC, FILE_VERSION, LEGACY_U1_MAGIC};
+use crate::mps::chain::{Chain, SiteStorage};
 use crate::mps::u1::U1Mps;
 use crate::mps::{Mps, MpsConfig};
 use crate::Simulator;
@@ -73,7 +74,7 @@ fn u1(complex: bool) -> U1Mps {
     psi
 }
 
-fn saved_file<T: Persist>(state: &T, dir: &Path, name: &str) -> PathBuf {
+fn saved_file<S: SiteStorage + PersistSites>(state: &Chain<S>, dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     super::save(state, &path).unwrap();
     path
