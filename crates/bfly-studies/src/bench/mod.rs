@@ -178,14 +178,15 @@ pub(crate) fn run_engine(
     let t = Instant::now();
     let state = simulate_with_layout(&selector, circuit, &circuit.parameters, &layout)?;
     let seconds = t.elapsed().as_secs_f64();
-    let tensor_bytes = match (state.as_mps(), state.as_u1_mps()) {
-        (Some(s), _) => s.tensor_bytes(),
-        (_, Some(s)) => s.tensor_bytes(),
-        _ => 0,
+    let (tensor_bytes, report) = match (state.as_mps(), state.as_u1_mps()) {
+        (Some(s), _) => (s.tensor_bytes(), s.report()),
+        (_, Some(s)) => (s.tensor_bytes(), s.report()),
+        _ => {
+            return Err(Error::InvalidInput(format!(
+                "engine {selector} did not run an MPS"
+            )))
+        }
     };
-    let report = state.truncation_report().ok_or_else(|| {
-        Error::InvalidInput(format!("engine {selector} gave no truncation report"))
-    })?;
     let run = EngineRun {
         report,
         tensor_bytes,
