@@ -87,8 +87,29 @@ enum Command {
     Study(cli::study::Study),
 }
 
+/// Ctrl-C (SIGINT, and SIGTERM): delete the temporaries of atomic writes in progress, so an
+/// interrupted save leaves the previous file as it was and no `.name.XXXX.tmp` beside it,
+/// then end with the shell's status for an interrupt, 130. Files already written are whole
+/// (every save is a rename), so nothing else needs undoing; `--resume` continues from the
+/// last checkpoint.
+fn install_interrupt_handler() {
+    let installed = ctrlc::set_handler(|| {
+        let removed = butterfly_mps::io::remove_unfinished_temporaries();
+        if removed > 0 {
+            eprintln!("interrupted: removed {removed} unfinished temporary file(s)");
+        } else {
+            eprintln!("interrupted");
+        }
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: cannot install the Ctrl-C handler ({e}); an interrupt may leave temporary files");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    install_interrupt_handler();
     let result = match cli.command {
         Command::Butterfly(args) => cli::butterfly::run(args),
         Command::Simulate(args) => cli::simulate::run(args),

@@ -125,6 +125,40 @@ fn damaged_model_files_give_clear_errors() {
     assert!(matches!(missing, Error::Io { .. }));
 }
 
+/// A model or checkpoint holding a non-finite number is never written (JSON would store
+/// `null`, which `load` then rejects), and the file already at the path is kept.
+#[test]
+fn non_finite_models_and_checkpoints_are_refused_before_writing() {
+    let (model, data) = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    model.save(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    for poison in [f64::NAN, f64::INFINITY] {
+        let mut bad = model.clone();
+        bad.theta[1] = poison;
+        let err = bad.save(&path).unwrap_err().to_string();
+        assert!(err.contains("refusing to write") && err.contains("theta"), "{err}");
+        let mut bad = model.clone();
+        bad.input_scaling.scale[0] = poison;
+        let err = bad.save(&path).unwrap_err().to_string();
+        assert!(err.contains("input_scaling.scale"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+    let mut c = TrainConfig::new(8, 3, Task::Regression);
+    c.schedule.epochs_per_stage = 1;
+    c.ordering = LayerOrdering::CouplingLast;
+    let trainer = Trainer::new(c, &data).unwrap();
+    let mut checkpoint = trainer.checkpoint();
+    let cp_path = dir.path().join("cp.json");
+    checkpoint.save(&cp_path).unwrap();
+    let cp_before = std::fs::read(&cp_path).unwrap();
+    checkpoint.state.model.theta[0] = f64::NAN;
+    let err = checkpoint.save(&cp_path).unwrap_err().to_string();
+    assert!(err.contains("refusing to write checkpoint"), "{err}");
+    assert_eq!(std::fs::read(&cp_path).unwrap(), cp_before);
+}
+
 #[test]
 fn predictions_through_every_executor_agree() {
     let (model, data) = trained();

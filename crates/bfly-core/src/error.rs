@@ -153,6 +153,17 @@ pub enum Error {
         /// The second output's path as given.
         path: PathBuf,
     },
+    /// An output cannot be written where it was asked for (its folder is missing, or the
+    /// path is a folder or a file where a folder is needed); found before any work starts.
+    #[error("{role} {path}: {reason}")]
+    OutputLocation {
+        /// What the output is (e.g. the option that named it).
+        role: String,
+        /// The path as given.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A numerical routine (SVD, QR) failed, usually because the state holds NaN or infinities.
     #[error("numerical failure: {0}")]
     Numerical(String),

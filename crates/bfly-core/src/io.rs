@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
@@ -33,12 +34,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| Error::io(path, e))?;
+    let pending = PendingTemporary::register(tmp.path());
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io(path, e))?;
     // On failure the temporary is dropped, which deletes it.
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    drop(pending);
     sync_folder(&dir).map_err(|e| Error::io(&dir, e))
+}
+
+/// Temporaries of [`write_atomic`] that exist right now, for
+/// [`remove_unfinished_temporaries`]. Destructors do not run when a process is ended by a
+/// signal, so an interrupted write would otherwise leave its `.name.XXXX.tmp` behind.
+static PENDING_TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// One entry of [`PENDING_TEMPORARIES`], removed from the list when dropped.
+struct PendingTemporary(PathBuf);
+
+impl PendingTemporary {
+    fn register(path: &Path) -> Self {
+        pending_list().push(path.to_path_buf());
+        PendingTemporary(path.to_path_buf())
+    }
+}
+
+impl Drop for PendingTemporary {
+    fn drop(&mut self) {
+        let mut list = pending_list();
+        if let Some(i) = list.iter().position(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+    }
+}
+
+/// The list, even after a panic elsewhere poisoned its lock (it holds plain paths).
+fn pending_list() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING_TEMPORARIES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Delete the temporary files of every [`write_atomic`] still in progress, and return how
+/// many were removed. For an interrupt handler (Ctrl-C) that is about to end the process:
+/// the writes it cuts short leave neither a temporary nor a changed target behind, since
+/// the target is only ever replaced by a rename.
+///
+/// ```
+/// // No write is in progress here, so nothing is removed.
+/// assert_eq!(bfly_core::io::remove_unfinished_temporaries(), 0);
+/// ```
+pub fn remove_unfinished_temporaries() -> usize {
+    remove_pending_where(|_| true)
+}
+
+/// Delete the pending temporaries that `select` picks (the unit tests pick their own
+/// folder, so that writes of concurrent tests are left alone).
+fn remove_pending_where(select: impl Fn(&Path) -> bool) -> usize {
+    let list = pending_list();
+    list.iter()
+        .filter(|path| select(path) && std::fs::remove_file(path).is_ok())
+        .count()
 }
 
 /// Refuse, before any work, a command whose outputs would destroy what it reads or each
@@ -79,6 +135,88 @@ pub fn check_outputs_spare_inputs(
                 first_role: first_role.to_string(),
                 second_role: output_role.to_string(),
                 path: output.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Check, before any work, that an output file can be created at `path`: its folder
+/// exists and is a folder, and `path` itself is not a folder. `role` names the output in
+/// the error ([`Error::OutputLocation`]).
+///
+/// ```
+/// use std::path::Path;
+/// let dir = tempfile::tempdir().unwrap();
+/// assert!(bfly_core::io::check_output_file("--out", &dir.path().join("m.json")).is_ok());
+/// let missing = dir.path().join("no-such-folder").join("m.json");
+/// let err = bfly_core::io::check_output_file("--out", &missing).unwrap_err();
+/// assert!(err.to_string().contains("does not exist"));
+/// assert!(bfly_core::io::check_output_file("--out", dir.path()).is_err()); // a folder
+/// ```
+pub fn check_output_file(role: &str, path: &Path) -> Result<()> {
+    let refuse = |reason: String| {
+        Err(Error::OutputLocation {
+            role: role.to_string(),
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    if path.is_dir() {
+        return refuse("is a folder; give a file path inside it".into());
+    }
+    if path.file_name().is_none() {
+        return refuse("is not a file path".into());
+    }
+    let folder = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(folder) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => refuse(format!(
+            "{} is a file, not a folder; choose a path in an existing folder",
+            folder.display()
+        )),
+        Err(_) => refuse(format!(
+            "the folder {} does not exist; create it first (mkdir -p {}) or choose another path",
+            folder.display(),
+            folder.display()
+        )),
+    }
+}
+
+/// Check, before any work, that an output folder can be used or created at `path`: it is
+/// a folder if it exists, and otherwise nothing on the way to it is a file. `role` names
+/// the output in the error ([`Error::OutputLocation`]).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// assert!(bfly_core::io::check_output_folder("--out", &dir.path().join("a/b")).is_ok());
+/// let file = dir.path().join("results.csv");
+/// std::fs::write(&file, "x\n").unwrap();
+/// assert!(bfly_core::io::check_output_folder("--out", &file).is_err());
+/// assert!(bfly_core::io::check_output_folder("--out", &file.join("sub")).is_err());
+/// ```
+pub fn check_output_folder(role: &str, path: &Path) -> Result<()> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    for ancestor in absolute.ancestors() {
+        if let Ok(m) = std::fs::metadata(ancestor) {
+            if m.is_dir() {
+                return Ok(());
+            }
+            let reason = if ancestor == absolute {
+                "is a file, but a folder is needed for the results; choose a folder path".into()
+            } else {
+                format!(
+                    "{} is a file, so the folder cannot be made; choose another path",
+                    ancestor.display()
+                )
+            };
+            return Err(Error::OutputLocation {
+                role: role.to_string(),
+                path: path.to_path_buf(),
+                reason,
             });
         }
     }
@@ -126,6 +264,26 @@ fn sync_folder(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupt_removes_the_temporaries_of_unfinished_writes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("state.npz");
+        write_atomic(&target, b"saved before").unwrap();
+        // A write cut short: its temporary exists and is registered.
+        let temporary = dir.path().join(".state.npz.abc123.tmp");
+        std::fs::write(&temporary, b"half").unwrap();
+        let pending = PendingTemporary::register(&temporary);
+        let in_dir = |p: &Path| p.starts_with(dir.path());
+        assert_eq!(remove_pending_where(in_dir), 1);
+        assert!(!temporary.exists());
+        assert_eq!(std::fs::read(&target).unwrap(), b"saved before");
+        // Finished writes are no longer listed.
+        drop(pending);
+        write_atomic(&target, b"saved after").unwrap();
+        assert_eq!(remove_pending_where(in_dir), 0);
+        assert_eq!(std::fs::read(&target).unwrap(), b"saved after");
+    }
 
     #[test]
     fn a_failed_write_keeps_the_previous_file_and_leaves_no_temporary() {

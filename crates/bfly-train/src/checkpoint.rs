@@ -97,9 +97,19 @@ impl Checkpoint {
         serde_json::to_string(self).expect("a checkpoint always serialises")
     }
 
-    /// Write atomically (a crash mid-write leaves the previous checkpoint intact).
+    /// Write atomically (a crash mid-write leaves the previous checkpoint intact). A
+    /// checkpoint whose model fails [`HybridModel::check`](crate::model::HybridModel::check) (a
+    /// non-finite value, which JSON would store as `null`) is refused, and the previous
+    /// checkpoint stays.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        bfly_core::io::write_atomic(path.as_ref(), self.to_json().as_bytes())
+        let path = path.as_ref();
+        self.state.model.check().map_err(|reason| {
+            Error::Training(format!(
+                "refusing to write checkpoint {}: its model is not valid ({reason})",
+                path.display()
+            ))
+        })?;
+        bfly_core::io::write_atomic(path, self.to_json().as_bytes())
     }
 
     /// Read and check a checkpoint.

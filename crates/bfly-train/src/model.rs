@@ -165,25 +165,41 @@ impl Scaling {
 
     /// Per-column mean and (population) standard deviation of `rows`; constant columns
     /// get scale 1.
+    ///
+    /// Computed on each column divided by its largest magnitude, so that any finite values
+    /// give a finite mean and scale: squaring a cell of 1e308 directly would overflow the
+    /// variance to infinity (and the model file would hold `null`).
+    ///
+    /// ```
+    /// use bfly_train::model::Scaling;
+    /// let s = Scaling::fit(&[vec![1e308], vec![-1e308]], 1);
+    /// assert_eq!((s.mean[0], s.scale[0]), (0.0, 1e308));
+    /// ```
     pub fn fit(rows: &[Vec<f64>], len: usize) -> Self {
         if rows.is_empty() {
             return Self::identity(len);
         }
         let n = rows.len() as f64;
-        let mean: Vec<f64> = (0..len)
-            .map(|c| rows.iter().map(|r| r[c]).sum::<f64>() / n)
-            .collect();
-        let scale = (0..len)
+        let (mean, scale) = (0..len)
             .map(|c| {
-                let var = rows.iter().map(|r| (r[c] - mean[c]).powi(2)).sum::<f64>() / n;
-                let sd = var.sqrt();
-                if sd > 1e-12 * (1.0 + mean[c].abs()) {
-                    sd
+                let magnitude = rows.iter().map(|r| r[c].abs()).fold(0.0, f64::max);
+                if magnitude == 0.0 || !magnitude.is_finite() {
+                    return (0.0, 1.0);
+                }
+                let unit_mean = rows.iter().map(|r| r[c] / magnitude).sum::<f64>() / n;
+                let unit_var = rows
+                    .iter()
+                    .map(|r| (r[c] / magnitude - unit_mean).powi(2))
+                    .sum::<f64>()
+                    / n;
+                let (mean, sd) = (unit_mean * magnitude, unit_var.sqrt() * magnitude);
+                if sd > 1e-12 * (1.0 + mean.abs()) {
+                    (mean, sd)
                 } else {
-                    1.0
+                    (mean, 1.0)
                 }
             })
-            .collect();
+            .unzip();
         Scaling { mean, scale }
     }
 
@@ -758,9 +774,19 @@ impl HybridModel {
         Ok(())
     }
 
-    /// Write the model as JSON, atomically.
+    /// Write the model as JSON, atomically. A model that fails [`HybridModel::check`] (for
+    /// example a non-finite angle, weight or scale, which JSON would store as `null`) is
+    /// refused before anything is written, so no file that [`HybridModel::load`] rejects is ever
+    /// made, and an existing file at `path` is left as it was.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        bfly_core::io::write_atomic(path.as_ref(), self.to_json().as_bytes())
+        let path = path.as_ref();
+        self.check().map_err(|reason| {
+            Error::Training(format!(
+                "refusing to write {}: the model is not valid ({reason})",
+                path.display()
+            ))
+        })?;
+        bfly_core::io::write_atomic(path, self.to_json().as_bytes())
     }
 
     /// Read and check a model file.

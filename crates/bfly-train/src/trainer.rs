@@ -160,6 +160,20 @@ impl TrainConfig {
                 following: self.layers - 1,
             });
         }
+        if self.schedule.layerwise
+            && self.schedule.epochs_per_stage == 0
+            && self.schedule.finetune_epochs == 0
+            && self.layers > 1
+        {
+            // The layer-wise stages are what add layers 2..=L: without them the model
+            // would keep 1 of the requested layers.
+            return Err(Error::Training(format!(
+                "0 epochs per layer-wise stage would add none of layers 2..={} and write a 1-layer model; \
+                 give at least 1 epoch per stage, or fine-tune epochs (which train all {} layers), \
+                 or use joint training with 0 epochs for the untrained initial model of all layers",
+                self.layers, self.layers
+            )));
+        }
         if !(0.0..1.0).contains(&self.validation_fraction) {
             return Err(Error::Training(format!(
                 "validation fraction must be in [0, 1), got {}",
@@ -558,6 +572,15 @@ impl Trainer {
                 return Ok(RunOutcome::Stopped);
             }
             let record = self.run_epoch(observer)?;
+            if !record.train_loss.is_finite() {
+                return Err(Error::Training(format!(
+                    "diverged: the training loss is {} after epoch {} ({}); \
+                     nothing was saved for this epoch (an earlier checkpoint stays as it was). \
+                     Standardise features and targets (drop --no-standardize / keep \
+                     standardize on) or lower the learning rate",
+                    record.train_loss, record.epoch, record.phase
+                )));
+            }
             self.state.history.push(record);
             if let Some(path) = &control.checkpoint {
                 self.checkpoint().save(path)?;

@@ -48,6 +48,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    butterfly_mps::io::check_output_file("--out", &args.out)?;
     let loader = match args.loader.as_str() {
         "none" => None,
         other => Some(other.parse::<Loader>()?),

@@ -112,6 +112,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    butterfly_mps::io::check_output_folder("--out", &args.out)?;
     // Headline: 128 qubits, weight 2, exact.
     let t0 = Instant::now();
     let circuit = ButterflyWorkload::full(128, Loader::HammingWeight(2), args.seed).build()?;

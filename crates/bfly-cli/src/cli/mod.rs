@@ -20,8 +20,9 @@ use butterfly_mps::Result;
 use serde::Serialize;
 use std::fmt::Display;
 
-/// Refuse, before any work, outputs that name an input or each other (`(option, path)`
-/// pairs; absent options are skipped): see `io::check_outputs_spare_inputs`.
+/// Refuse, before any work, outputs that name an input or each other, or that cannot be
+/// created where they are asked for (`(option, path)` pairs; absent options are skipped):
+/// see `io::check_outputs_spare_inputs` and `io::check_output_file`.
 pub fn guard_outputs(
     inputs: &[(&str, Option<&std::path::Path>)],
     outputs: &[(&str, Option<&std::path::Path>)],
@@ -34,7 +35,12 @@ pub fn guard_outputs(
             .filter_map(|&(role, path)| path.map(|p| (role, p)))
             .collect()
     }
-    butterfly_mps::io::check_outputs_spare_inputs(&given(inputs), &given(outputs))
+    let outputs = given(outputs);
+    butterfly_mps::io::check_outputs_spare_inputs(&given(inputs), &outputs)?;
+    for (role, path) in outputs {
+        butterfly_mps::io::check_output_file(role, path)?;
+    }
+    Ok(())
 }
 
 /// Print `value` as one JSON document (`--json`) or as its readable summary.

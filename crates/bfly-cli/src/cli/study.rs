@@ -129,6 +129,7 @@ pub fn run(study: Study) -> Result<()> {
 }
 
 fn run_imputation(args: ImputationArgs) -> Result<()> {
+    butterfly_mps::io::check_output_folder("--out", &args.out)?;
     let base = if args.quick {
         StudyConfig::quick()
     } else {
@@ -182,6 +183,7 @@ fn classical_method(name: &str) -> Result<ClassicalMethod> {
 }
 
 fn run_hardware(args: HardwareArgs) -> Result<()> {
+    butterfly_mps::io::check_output_folder("--out", &args.out)?;
     let mut config = HardwareConfig::default();
     config.study = config.study.with_target(&args.target_column);
     config.study.data = args.data;

@@ -120,6 +120,7 @@ fn point_command() -> Result<ChildCommand> {
 pub fn run(target: Target) -> Result<()> {
     match target {
         Target::Accuracy(a) => {
+            butterfly_mps::io::check_output_folder("--out", &a.out)?;
             let families = parse_families(&a.families)?;
             let points = grid(
                 &families,
@@ -135,6 +136,7 @@ pub fn run(target: Target) -> Result<()> {
             super::emit(&summary, a.json)
         }
         Target::Scaling(a) => {
+            butterfly_mps::io::check_output_folder("--out", &a.out)?;
             let spec = ScalingSpec {
                 families: parse_families(&a.families)?,
                 qubits: a.qubits,

@@ -123,7 +123,9 @@ pub struct Args {
     /// MPS relative truncation cutoff (--backend mps).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     cutoff: f64,
-    /// Epochs per layer-wise stage (or of the joint phase with --joint).
+    /// Epochs per layer-wise stage (or of the joint phase with --joint). 0 is refused for
+    /// layer-wise training of several layers (the stages add the layers); with --joint, 0
+    /// writes the untrained initial model.
     #[arg(long, default_value_t = 20)]
     epochs: usize,
     /// Epochs of classical-only training before the first stage.
@@ -186,8 +188,12 @@ pub struct Args {
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Continue the run saved in --checkpoint (same settings and data).
-    #[arg(long, requires = "checkpoint")]
+    #[arg(long, requires = "checkpoint", conflicts_with = "force")]
     resume: bool,
+    /// Start over even though --checkpoint names an existing file, which is replaced (by
+    /// default an existing checkpoint is refused, so an unfinished run is never lost).
+    #[arg(long, requires = "checkpoint")]
+    force: bool,
     /// Append one JSON line per epoch to this file (created if missing; existing lines are
     /// kept, and runs sharing the file interleave whole lines).
     #[arg(long)]
@@ -302,6 +308,26 @@ fn config(args: &Args) -> TrainConfig {
     c
 }
 
+/// A new run (no `--resume`, no `--force`) must not replace a checkpoint that exists: it
+/// may hold hours of an unfinished run. The message says which of the two flags to use.
+fn refuse_existing_checkpoint(path: &std::path::Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let what = match Checkpoint::load(path) {
+        Ok(cp) if !cp.state.finished => format!(
+            "holds an unfinished run (after epoch {}); pass --resume to continue it, or --force to start over and replace it",
+            cp.state.epoch
+        ),
+        Ok(_) => "holds a finished run; pass --force to start over and replace it, or choose another --checkpoint".to_string(),
+        Err(_) => "exists and is not a checkpoint of this version; choose another --checkpoint, or pass --force to replace it".to_string(),
+    };
+    Err(Error::Training(format!(
+        "--checkpoint {} {what}",
+        path.display()
+    )))
+}
+
 pub fn run(args: Args) -> Result<()> {
     if args.cost_table {
         let table = gradient_cost_table(&args.cost_qubits, args.shots, args.seed)?;
@@ -312,6 +338,14 @@ pub fn run(args: Args) -> Result<()> {
             "--data, --target and --out are required (or use --cost-table)".into(),
         ));
     };
+    if let (true, Some(path)) = (args.resume, args.checkpoint.as_deref()) {
+        if !path.exists() {
+            return Err(Error::Training(format!(
+                "{}: no checkpoint to resume from; run without --resume to start training",
+                path.display()
+            )));
+        }
+    }
     super::guard_outputs(
         &[("--data", Some(&data_path))],
         &[
@@ -320,6 +354,11 @@ pub fn run(args: Args) -> Result<()> {
             ("--checkpoint", args.checkpoint.as_deref()),
         ],
     )?;
+    if let Some(path) = args.checkpoint.as_deref() {
+        if !args.resume && !args.force {
+            refuse_existing_checkpoint(path)?;
+        }
+    }
     let table = TypedTable::read(&data_path, &Default::default())?.to_table();
     let features: Vec<String> = if args.features.is_empty() {
         table
@@ -348,12 +387,6 @@ pub fn run(args: Args) -> Result<()> {
             .checkpoint
             .as_ref()
             .expect("clap: --resume requires --checkpoint");
-        if !path.exists() {
-            return Err(Error::Training(format!(
-                "{}: no checkpoint to resume from; run without --resume to start training",
-                path.display()
-            )));
-        }
         let cp = Checkpoint::load(path)?;
         let epoch = cp.state.epoch;
         let executor = args.executor.build(&config.backend)?;
