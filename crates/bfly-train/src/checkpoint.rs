@@ -116,11 +116,18 @@ impl Checkpoint {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parse and check checkpoint JSON text, as [`Checkpoint::load`] does for a file;
+    /// `context` names the source in errors.
+    pub fn from_json(text: &str, context: impl AsRef<Path>) -> Result<Self> {
+        let path = context.as_ref();
         let corrupt = |reason: String| Error::CorruptFile {
             path: path.to_path_buf(),
             reason,
         };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             corrupt(format!(
                 "not a checkpoint: invalid JSON ({e}); the file may be truncated"
             ))

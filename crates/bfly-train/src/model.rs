@@ -121,12 +121,13 @@ impl Dense {
     }
 
     fn check(&self, what: &str) -> std::result::Result<(), String> {
-        if self.weights.len() != self.rows * self.cols || self.bias.len() != self.rows {
+        let weights = self.rows.checked_mul(self.cols);
+        if weights != Some(self.weights.len()) || self.bias.len() != self.rows {
             return Err(format!(
                 "{what}: {}×{} layer needs {} weights and {} biases, found {} and {}",
                 self.rows,
                 self.cols,
-                self.rows * self.cols,
+                weights.map_or("more than 2^64".into(), |w| w.to_string()),
                 self.rows,
                 self.weights.len(),
                 self.bias.len()
@@ -727,9 +728,6 @@ impl HybridModel {
         if self.loader.hamming_weight() != Some(1) {
             return Err(format!("loader {} is not a unary loader", self.loader));
         }
-        self.loader
-            .circuit(self.qubits)
-            .map_err(|e| e.to_string())?;
         let (n, m, k) = (self.qubits, self.pre.cols, self.head.rows);
         if self.pre.rows != n {
             return Err(format!(
@@ -749,6 +747,12 @@ impl HybridModel {
         }
         self.pre.check("pre")?;
         self.head.check("head")?;
+        // Only now that the layers' numbers are known to be in the file (so `n` is bounded
+        // by its size) is the loader circuit built: a file declaring 2^40 qubits would
+        // otherwise allocate 2^40 gates here.
+        self.loader
+            .circuit(self.qubits)
+            .map_err(|e| e.to_string())?;
         if self.theta.len() != self.layers * n / 2 {
             return Err(format!(
                 "{} Butterfly angles for {} layers of {} gates",
@@ -827,4 +831,33 @@ pub(crate) fn uniform_vec(rng: &mut impl Rng, len: usize, scale: f64) -> Vec<f64
 /// A random unit vector (for tests and examples).
 pub fn random_state(n: usize, rng: &mut impl Rng) -> Vec<f64> {
     random_unit_vector(n, rng)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (fuzz/corpus/checkpoint/regression_*.json): a small model file
+    /// declaring 2^40 qubits made the loader build a 2^40-gate loader circuit before the
+    /// layers' shapes were checked (out of memory), and a 2^63-column pre-layer overflowed
+    /// `rows × cols`. Both are corrupt files now, refused before anything is allocated.
+    #[test]
+    fn huge_declared_sizes_are_refused_before_allocating() {
+        let model = HybridModel::new(&ModelSpec::new(3, 1, 2, 1, Task::Regression), 0).unwrap();
+        let good: serde_json::Value = serde_json::from_str(&model.to_json()).unwrap();
+        for loader in ["unary-tree", "unary-diagonal"] {
+            for (pointer, value) in [("/qubits", 1u64 << 40), ("/pre/cols", 1 << 63)] {
+                let mut v = good.clone();
+                v["loader"] = loader.into();
+                *v.pointer_mut(pointer).unwrap() = value.into();
+                let err = HybridModel::from_json(&v.to_string(), "huge.json").unwrap_err();
+                let msg = err.to_string();
+                assert!(matches!(err, Error::CorruptFile { .. }), "{msg}");
+                assert!(
+                    msg.contains("pre-layer has 2 rows") || msg.contains("2^64"),
+                    "{msg}"
+                );
+            }
+        }
+    }
 }

@@ -335,6 +335,14 @@ impl<S: SiteStorage + PersistSites> Chain<S> {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         load(path.as_ref())
     }
+
+    /// Read a state from the bytes of a state file, with exactly the checks of
+    /// [`Chain::load`] (for a file already in memory, and for fuzzing the loader); `name`
+    /// names the source in errors.
+    pub fn load_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<Self> {
+        let open = || Ok(Cursor::new(bytes));
+        load_from(open, bytes.len() as u64, name.as_ref())
+    }
 }
 
 /// The JSON header (member `header.npy`).
@@ -517,12 +525,25 @@ fn split(saved: SavedState<'_>) -> (Header, Vec<Values<'_>>) {
 
 /// Read a state of storage `S` from `path`; every failure is a typed error naming the file.
 pub(crate) fn load<S: SiteStorage + PersistSites>(path: &Path) -> Result<Chain<S>> {
+    let open = || std::fs::File::open(path);
+    let file = open().map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    drop(file);
+    load_from(open, file_len, path)
+}
+
+/// Read a state of storage `S` from the `file_len` bytes that `open` gives (each call a new
+/// reader at the start); `path` names them in errors.
+fn load_from<S: SiteStorage + PersistSites, R: Read + Seek>(
+    open: impl Fn() -> std::io::Result<R>,
+    file_len: u64,
+    path: &Path,
+) -> Result<Chain<S>> {
     let corrupt = |reason: String| Error::CorruptFile {
         path: path.to_path_buf(),
         reason,
     };
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut file = open().map_err(|e| Error::io(path, e))?;
     let mut start = Vec::with_capacity(8);
     (&mut file)
         .take(8)
@@ -535,7 +556,7 @@ pub(crate) fn load<S: SiteStorage + PersistSites>(path: &Path) -> Result<Chain<S
             "truncated or damaged: not a complete zip (.npz) archive ({e}); the file was cut short or modified after saving"
         ))
     })?;
-    check_archive_end(path, file_len, archive.comment().len())?;
+    check_archive_end(open, path, file_len, archive.comment().len())?;
     let json = read_header_json(&mut archive).map_err(&corrupt)?;
     let header = parse_header::<S>(&json, path)?;
     drop(json);
@@ -604,12 +625,17 @@ fn check_leading_bytes<S: PersistSites>(start: &[u8], path: &Path) -> Result<()>
 /// Refuse bytes after the archive (zip readers skip them, but [`save`] never writes them:
 /// the file was appended to). A zip ends with its end-of-central-directory record: the
 /// signature `PK\x05\x06`, 18 more bytes, then the archive comment.
-fn check_archive_end(path: &Path, file_len: u64, comment_len: usize) -> Result<()> {
+fn check_archive_end<R: Read + Seek>(
+    open: impl Fn() -> std::io::Result<R>,
+    path: &Path,
+    file_len: u64,
+    comment_len: usize,
+) -> Result<()> {
     const END_RECORD: u64 = 22;
     let at = file_len.checked_sub(END_RECORD + comment_len as u64);
     let mut signature = [0u8; 4];
     if let Some(at) = at {
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut file = open().map_err(|e| Error::io(path, e))?;
         file.seek(SeekFrom::Start(at))
             .and_then(|_| file.read_exact(&mut signature))
             .map_err(|e| Error::io(path, e))?;

@@ -573,3 +573,39 @@ fn states_that_could_not_be_loaded_are_not_saved() {
     assert!(err.to_string().contains("NaN"), "{err}");
     assert!(!path.exists());
 }
+
+#[test]
+fn bytes_in_memory_load_exactly_as_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for complex in [false, true] {
+        let path = saved_file(&dense(complex), dir.path(), "d.npz");
+        let bytes = std::fs::read(&path).unwrap();
+        let from_bytes = Mps::load_bytes(&bytes, &path).unwrap();
+        assert_eq!(from_bytes.to_saved(), Mps::load(&path).unwrap().to_saved());
+        let path = saved_file(&u1(complex), dir.path(), "u.npz");
+        let bytes = std::fs::read(&path).unwrap();
+        let from_bytes = U1Mps::load_bytes(&bytes, &path).unwrap();
+        assert_eq!(
+            from_bytes.to_saved(),
+            U1Mps::load(&path).unwrap().to_saved()
+        );
+    }
+    // The same typed errors, naming the source given.
+    let good = std::fs::read(saved_file(&dense(false), dir.path(), "g.npz")).unwrap();
+    let mut longer = good.clone();
+    longer.extend_from_slice(b"junk");
+    for (name, data) in [
+        ("empty", &good[..0]),
+        ("cut", &good[..good.len() / 2]),
+        ("long", &longer[..]),
+        ("legacy", &FILE_MAGIC[..]),
+    ] {
+        let path = write(dir.path(), name, data);
+        let from_file = Mps::load(&path).unwrap_err().to_string();
+        assert_eq!(
+            Mps::load_bytes(data, &path).unwrap_err().to_string(),
+            from_file
+        );
+        assert!(from_file.contains(name), "{from_file}");
+    }
+}

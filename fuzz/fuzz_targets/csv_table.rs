@@ -1,0 +1,46 @@
+//! CSV tables: the numeric `Table` and the typed `TypedTable` readers (what `Table::read`,
+//! `TypedTable::read` and training and the imputation study run on a file's text). The
+//! input is the CSV text; its length picks a `TableSpec` over the header's columns, so the
+//! spec's cases are reached too (and the corpus stays plain CSV files). A table that parses
+//! is also encoded and selected.
+#![no_main]
+
+use bfly_train::data::{Table, TableSpec, TypedTable};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let choice = data.len() as u8;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(table) = Table::parse(text, "fuzz.csv") {
+        if table.columns.len() >= 2 {
+            let (features, targets) = table.columns.split_at(table.columns.len() - 1);
+            let _ = table.select(features, targets);
+        }
+    }
+    let Ok(typed) = TypedTable::parse(text, "fuzz.csv", &TableSpec::default()) else {
+        return;
+    };
+    let _ = typed.to_table();
+    // Bits of `choice` list columns in the spec: 0–1 zero_missing, 2–3 na_level, 4–5
+    // categorical (the first or second column), then parse again with it.
+    let names: Vec<String> = typed.columns.iter().map(|c| c.name.clone()).collect();
+    let pick = |shift: u8| -> Vec<String> {
+        (0..2)
+            .filter(|i| choice >> (shift + i) & 1 == 1)
+            .filter_map(|i| names.get(usize::from(i)).cloned())
+            .collect()
+    };
+    let spec = TableSpec {
+        zero_missing: pick(0),
+        na_level: pick(2),
+        categorical: pick(4),
+    };
+    if let Ok(typed) = TypedTable::parse(text, "fuzz.csv", &spec) {
+        let table = typed.to_table();
+        if let Some(last) = table.columns.last() {
+            let _ = table.select(&table.columns[..table.columns.len() - 1], &[last.clone()]);
+        }
+    }
+});
