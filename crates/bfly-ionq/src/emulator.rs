@@ -18,9 +18,11 @@
 //! Every error is IonQ's `{"error", "message", "statusCode"}`: 400 bad job, limit or
 //! malformed request; 401 missing or wrong key (checked before a body is read); 404 no
 //! such route, or a job that never existed, was deleted or was **evicted**; 405 method;
-//! 408 a request that did not arrive in time; 411 a chunked body; 429 too many
-//! connections from one client address or too many unfinished jobs; 503 the server's
-//! connection limit.
+//! 408 a request that did not arrive in time; 429 too many connections from one client
+//! address or too many unfinished jobs; 503 the server's connection limit. (Malformed
+//! request heads are the exception: hyper, the HTTP server underneath, answers them
+//! itself with an empty-bodied 400, or 431 for a head over 16 KiB.) Bodies may be sent
+//! with a `Content-Length` or chunked.
 //!
 //! What runs: the ideal cloud simulator (`backend: simulator`, no noise or `ideal`) returns
 //! **exact** probabilities up to [`EXACT_QUBIT_LIMIT`] qubits (state vector), as IonQ's
@@ -38,12 +40,15 @@
 //!   (100 000), request body ≤ `max_body_bytes` (8 MiB, judged from `Content-Length`
 //!   before the body is read). IonQ publishes no gate or body limit; those two are the
 //!   emulator's own.
-//! - **Connections**: one thread each, at most `max_connections` (256) in all and
-//!   `max_connections_per_client` (64) per client address (beyond: 503 / 429 and close).
-//!   Any single read or write waits at most `io_timeout` (10 s), a whole request (head
-//!   and body) `request_timeout` (30 s), a kept-alive connection between requests
-//!   `idle_timeout` (15 s). A client that sends a head and no body holds only its own
-//!   thread, and only until its clock runs out (408).
+//! - **Connections** (hyper on a tokio runtime the emulator owns; details in the `http`
+//!   module's docs): at most `max_connections` (256) in all and
+//!   `max_connections_per_client` (64) per client address, counted when accepted
+//!   (beyond: 503 / 429 and close). Any single read or write waits at most `io_timeout`
+//!   (10 s), a whole request (head and body) `request_timeout` (30 s), a kept-alive
+//!   connection between requests `idle_timeout` (15 s). A client that sends a head and
+//!   no body holds only a socket and a timer, and only until its clock runs out (408);
+//!   request handling runs on a blocking pool, simulations on their own threads, so
+//!   neither ever holds up the sockets.
 //! - **Job execution**: at most `job_workers` (2) simulations run at once (the others
 //!   wait as `ready`), at most `max_active_jobs` (64) jobs are unfinished, and a job
 //!   whose simulation runs longer than `job_timeout` (10 min) ends `failed` with code

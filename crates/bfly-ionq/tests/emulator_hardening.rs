@@ -402,10 +402,22 @@ fn request_and_job_limits_are_refused_before_any_work() {
     );
     assert_ionq_error(&a, 400, "max_body_bytes");
     assert!(a.took < Duration::from_secs(2), "{:?}", a.took);
+    // A length past u64 is a malformed head to hyper: its own 400, without a body.
     let a = exchange(
         addr,
         &format!(
             "POST /v0.4/jobs HTTP/1.1\r\nAuthorization: apiKey {KEY}\r\nContent-Length: 99999999999999999999999\r\n\r\n"
+        ),
+    );
+    assert_eq!(a.status, 400);
+    assert!(a.took < Duration::from_secs(2), "{:?}", a.took);
+    // A chunked body over the limit is cut off as it arrives.
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(5000));
+    let a = exchange(
+        addr,
+        &format!(
+            "POST /v0.4/jobs HTTP/1.1\r\nAuthorization: apiKey {KEY}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+            big.len()
         ),
     );
     assert_ionq_error(&a, 400, "max_body_bytes");
@@ -650,31 +662,25 @@ fn an_empty_api_key_is_refused_at_start_and_no_auth_is_explicit() {
     ));
 }
 
+/// Malformed heads are answered by hyper itself (no hook gives its answers a body): the
+/// status is kept (400, 431), IonQ's JSON is not; an HTTP/2.0 request line is a 400
+/// (hyper parses only HTTP/1.x), not the 505 of the hand-written server before.
 #[test]
-fn malformed_heads_are_answered_in_ionq_shape() {
+fn malformed_heads_are_refused_and_the_connection_closed() {
     let emu = start(EmulatorLimits::default(), None);
     let addr = emu.addr();
-    assert_ionq_error(&exchange(addr, "NONSENSE\r\n\r\n"), 400, "request line");
-    assert_ionq_error(
-        &exchange(addr, "GET /v0.4/backends HTTP/2.0\r\n\r\n"),
-        505,
-        "HTTP/1.1",
+    assert_eq!(exchange(addr, "NONSENSE\r\n\r\n").status, 400);
+    assert_eq!(
+        exchange(addr, "GET /v0.4/backends HTTP/2.0\r\n\r\n").status,
+        400
     );
-    assert_ionq_error(
-        &exchange(
-            addr,
-            &format!("POST /v0.4/jobs HTTP/1.1\r\nAuthorization: apiKey {KEY}\r\nTransfer-Encoding: chunked\r\n\r\n"),
-        ),
-        411,
-        "Content-Length",
-    );
-    assert_ionq_error(
-        &exchange(
+    assert_eq!(
+        exchange(
             addr,
             &format!("POST /v0.4/jobs HTTP/1.1\r\nAuthorization: apiKey {KEY}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
-        ),
-        400,
-        "Content-Length",
+        )
+        .status,
+        400
     );
     let long = format!(
         "GET /v0.4/backends HTTP/1.1\r\nX-Long: {}\r\n\r\n",
@@ -697,4 +703,35 @@ fn malformed_heads_are_answered_in_ionq_shape() {
         assert!(k > 0, "closed early");
         raw.extend_from_slice(&buf[..k]);
     }
+}
+
+#[test]
+fn chunked_request_bodies_are_accepted() {
+    let emu = start(EmulatorLimits::default(), None);
+    let addr = emu.addr();
+    let text = qis_job(2, Some(100), None).to_string();
+    let (first, rest) = text.split_at(text.len() / 2);
+    let a = exchange(
+        addr,
+        &format!(
+            "POST /v0.4/jobs HTTP/1.1\r\nHost: emulator\r\nAuthorization: apiKey {KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{first}\r\n{:x}\r\n{rest}\r\n0\r\n\r\n",
+            first.len(),
+            rest.len()
+        ),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(client(&emu).wait(&id).unwrap().status, JobStatus::Completed);
+    // A chunked upload that stalls after its head gets 408 like one with a length.
+    let limits = EmulatorLimits {
+        io_timeout: Duration::from_millis(300),
+        ..EmulatorLimits::default()
+    };
+    let emu = start(limits, None);
+    let a = exchange(
+        emu.addr(),
+        &format!("POST /v0.4/jobs HTTP/1.1\r\nAuthorization: apiKey {KEY}\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{{\"a"),
+    );
+    assert_ionq_error(&a, 408, "in time");
+    assert!(a.took < Duration::from_secs(3), "{:?}", a.took);
 }
