@@ -334,6 +334,11 @@ pub enum Error {
     /// A setting of the hardware-faithful rows is invalid (the message names the option).
     #[error("hardware rows: {0}")]
     HardwareRows(String),
+    // --- IonQ client (bfly-ionq client.rs): a base URL no request can be sent to ---
+    /// The API base URL cannot be used (unparseable, not http/https, no host); refused
+    /// before any request. `url` has any `user:password@` replaced by `***@`.
+    #[error("IonQ base URL {url:?} cannot be used: {reason}; give one like https://api.ionq.co/v0.4 or http://127.0.0.1:8765/v0.4 (--base-url)")]
+    IonqInvalidBaseUrl { url: String, reason: String },
 }
 
 impl Error {

@@ -9,17 +9,32 @@
 //! `GET {base}/jobs/{id}/results/probabilities` (v0.3: `GET {base}/jobs/{id}/results`);
 //! errors carry `{"error", "message", "statusCode"}`.
 //!
-//! Retries: 429 and 5xx answers, connection failures and timeouts of idempotent requests
-//! (GET, PUT) are retried up to [`ClientConfig::max_attempts`] times with exponential
-//! backoff and jitter; a `Retry-After` header (seconds) is honoured — the client waits at
-//! least that long, capped by [`ClientConfig::max_retry_after`]. A **timeout (or a
+//! Retries: 429 and 5xx answers, connection failures (a refused connection included) and
+//! timeouts of idempotent requests (GET, PUT) are retried up to
+//! [`ClientConfig::max_attempts`] times with exponential backoff and jitter, so the
+//! pauses between the tries of one request add up to at most
+//! [`ClientConfig::max_retry_wait`] (about 15 s with the defaults) unless the server asks
+//! for more with a `Retry-After` header (seconds): the client waits at least that long,
+//! capped by [`ClientConfig::max_retry_after`]. The exhausted-retries error says how many
+//! tries were made over how long. A **timeout (or a
 //! dropped connection) of `POST /jobs` is not retried**: the server may have created the
 //! job, so resubmitting could run it twice; the typed [`Error::IonqTimeout`] says so. 429
 //! and 5xx answers to `POST` are retried (the server answered, so it refused the job), as
 //! IonQ's own qiskit client does. 400/401/403/404 are typed
 //! errors at once ([`Error::IonqBadRequest`] keeps the server's message).
 //!
+//! The base URL is checked when the client is built: an unparseable URL, a scheme other
+//! than http/https or a URL without a host is [`Error::IonqInvalidBaseUrl`] at once, never
+//! retried.
+//!
 //! The API key is never printed: [`ApiKey`]'s `Debug` is redacted, and so is the client's.
+//! Credentials written into the base URL (`https://user:password@host/...`) are never
+//! printed either: errors, `Debug` output and messages show the URL with `***@`
+//! ([`redact_url`]).
+//!
+//! A job is checked before it is sent ([`JobSpec::check_shots`]): a body IonQ's API would
+//! reject for its shots (0, more than [`MAX_SHOTS`](super::format::MAX_SHOTS)) is a typed
+//! [`Error::IonqInvalidJob`] and no request is made.
 //!
 //! ```no_run
 //! use bfly_ionq::client::{ApiKey, ClientConfig, IonqClient};
@@ -95,8 +110,8 @@ impl fmt::Display for ApiKey {
     }
 }
 
-/// Where to talk to and how patiently.
-#[derive(Clone, Debug, PartialEq)]
+/// Where to talk to and how patiently. Its `Debug` hides credentials in the base URL.
+#[derive(Clone, PartialEq)]
 pub struct ClientConfig {
     /// Base URL including the version, e.g. `https://api.ionq.co/v0.4`.
     pub base_url: String,
@@ -146,6 +161,89 @@ impl ClientConfig {
         self.base_url = base_url.into().trim_end_matches('/').to_string();
         self
     }
+
+    /// The longest the client pauses between the tries of one request, not counting
+    /// waits a server asks for with `Retry-After`: the sum of the backoff caps
+    /// `min(initial_backoff · 2^k, max_backoff)` over the `max_attempts − 1` retries
+    /// (jitter only shortens each pause). About 15.5 s with the defaults.
+    ///
+    /// ```
+    /// use bfly_ionq::client::ClientConfig;
+    /// use bfly_ionq::format::ApiVersion;
+    /// use std::time::Duration;
+    /// let c = ClientConfig::new(ApiVersion::V0_4);
+    /// assert_eq!(c.max_retry_wait(), Duration::from_millis(500 + 1000 + 2000 + 4000 + 8000));
+    /// ```
+    pub fn max_retry_wait(&self) -> Duration {
+        (0..self.max_attempts.saturating_sub(1))
+            .map(|k| backoff_cap(self, k))
+            .fold(Duration::ZERO, Duration::saturating_add)
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &redact_url(&self.base_url))
+            .field("api_version", &self.api_version)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("poll_interval", &self.poll_interval)
+            .field("max_poll_interval", &self.max_poll_interval)
+            .field("wait_timeout", &self.wait_timeout)
+            .finish()
+    }
+}
+
+/// The exponential backoff step before retry `k` (0-based), before jitter.
+fn backoff_cap(config: &ClientConfig, k: u32) -> Duration {
+    config
+        .initial_backoff
+        .saturating_mul(1u32 << k.min(20))
+        .min(config.max_backoff)
+}
+
+/// `url` with any credentials (`user:password@` before the host) replaced by `***@`, for
+/// messages and logs; works on URLs that do not parse too.
+///
+/// ```
+/// use bfly_ionq::client::redact_url;
+/// assert_eq!(redact_url("https://me:s3cret@api.ionq.co/v0.4"), "https://***@api.ionq.co/v0.4");
+/// assert_eq!(redact_url("http://127.0.0.1:8765/v0.4"), "http://127.0.0.1:8765/v0.4");
+/// assert_eq!(redact_url("me:pw@host/v0.4"), "***@host/v0.4");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***@{}", &url[..start], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Refuse a base URL no request can go to: unparseable, a scheme other than http or
+/// https, or no host.
+fn check_base_url(base_url: &str) -> Result<()> {
+    let invalid = |reason: String| Error::IonqInvalidBaseUrl {
+        url: redact_url(base_url),
+        reason,
+    };
+    let parsed = reqwest::Url::parse(base_url).map_err(|e| invalid(format!("{e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "the scheme is \"{}\"; the API is reached over http or https",
+            parsed.scheme()
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("it names no host".into()));
+    }
+    Ok(())
 }
 
 /// One backend as `GET /backends` lists it.
@@ -171,6 +269,8 @@ pub struct IonqClient {
     http: Client,
     key: ApiKey,
     config: ClientConfig,
+    /// The base URL as messages show it (credentials redacted).
+    shown_base: String,
 }
 
 impl fmt::Debug for IonqClient {
@@ -192,20 +292,28 @@ struct Retryable {
 }
 
 impl IonqClient {
-    /// A client with `key` and `config` (rustls TLS, no OpenSSL).
+    /// A client with `key` and `config` (rustls TLS, no OpenSSL). An unusable base URL
+    /// is [`Error::IonqInvalidBaseUrl`] here, before any request.
     pub fn new(key: ApiKey, config: ClientConfig) -> Result<Self> {
         if config.max_attempts == 0 {
             return Err(Error::InvalidInput(
                 "ClientConfig::max_attempts must be at least 1".into(),
             ));
         }
+        check_base_url(&config.base_url)?;
         let http = Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("butterfly-mps/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
-        Ok(IonqClient { http, key, config })
+        let shown_base = redact_url(config.base_url.trim_end_matches('/'));
+        Ok(IonqClient {
+            http,
+            key,
+            config,
+            shown_base,
+        })
     }
 
     /// The settings in use.
@@ -213,30 +321,34 @@ impl IonqClient {
         &self.config
     }
 
+    /// The URL a request goes to (may hold credentials: never print it).
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.base_url.trim_end_matches('/'))
     }
 
+    /// The URL of `path` as messages show it.
+    fn shown(&self, path: &str) -> String {
+        format!("{}{path}", self.shown_base)
+    }
+
     /// Exponential backoff with "equal jitter": half the step fixed, half random.
     fn backoff(&self, retry: u32) -> Duration {
-        let base = self
-            .config
-            .initial_backoff
-            .saturating_mul(1u32 << retry.min(20))
-            .min(self.config.max_backoff);
+        let base = backoff_cap(&self.config, retry);
         let half = base / 2;
         half + half.mul_f64(rand::rng().random::<f64>())
     }
 
     /// One API call with retries; the parsed JSON answer of a 2xx.
     fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
-        let url = self.url(path);
+        let target = self.url(path);
+        let url = self.shown(path);
         let what = format!("{method} {url}");
         let idempotent = method != Method::POST;
         let attempts = self.config.max_attempts;
+        let started = Instant::now();
         let mut last = String::new();
         for attempt in 1..=attempts {
-            let failure = match self.attempt(&method, &url, body) {
+            let failure = match self.attempt(&method, &target, &url, body) {
                 Ok(v) => return Ok(v),
                 Err(AttemptError::Final(e)) => return Err(e),
                 Err(AttemptError::Retry(r)) => r,
@@ -278,26 +390,39 @@ impl IonqClient {
         Err(Error::IonqRetriesExhausted {
             url,
             attempts,
-            last,
+            last: format!(
+                "{last} ({attempts} tries over {:.1} s; retries pause at most {:.1} s in all, or longer when the server sends Retry-After)",
+                started.elapsed().as_secs_f64(),
+                self.config.max_retry_wait().as_secs_f64()
+            ),
         })
     }
 
+    /// One try: `target` is where it goes, `url` how messages show it.
     fn attempt(
         &self,
         method: &Method,
+        target: &str,
         url: &str,
         body: Option<&Value>,
     ) -> std::result::Result<Value, AttemptError> {
         let mut req = self
             .http
-            .request(method.clone(), url)
+            .request(method.clone(), target)
             .header(AUTHORIZATION, self.key.header())
             .header(ACCEPT, "application/json");
         if let Some(b) = body {
             req = req.json(b);
         }
         let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
+            // reqwest's message names the URL, credentials and all: drop it.
+            let e = e.without_url();
+            if e.is_builder() {
+                AttemptError::Final(Error::IonqInvalidBaseUrl {
+                    url: url.to_string(),
+                    reason: format!("the request cannot be built: {e}"),
+                })
+            } else if e.is_timeout() {
                 AttemptError::Retry(Retryable {
                     what: format!(
                         "timed out after {} ms",
@@ -358,15 +483,17 @@ impl IonqClient {
         }))
     }
 
-    /// Submit a job; returns its id.
+    /// Submit a job; returns its id. A job whose shots IonQ's API would reject is a
+    /// typed [`Error::IonqInvalidJob`] before anything is sent ([`JobSpec::check_shots`]).
     pub fn submit(&self, job: &JobSpec) -> Result<String> {
+        job.check_shots()?;
         let body = job.to_body(self.config.api_version);
         let v = self.call(Method::POST, "/jobs", Some(&body))?;
         v.get("id")
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| Error::IonqMalformedResponse {
-                url: self.url("/jobs"),
+                url: self.shown("/jobs"),
                 reason: format!(
                     "the answer to POST /jobs has no string \"id\": {}",
                     clip(&v.to_string())
@@ -380,7 +507,7 @@ impl IonqClient {
         let v = self.call(Method::GET, &path, None)?;
         JobInfo::from_json(&v, self.config.api_version).map_err(|reason| {
             Error::IonqMalformedResponse {
-                url: self.url(&path),
+                url: self.shown(&path),
                 reason,
             }
         })
@@ -461,12 +588,12 @@ impl IonqClient {
             ApiVersion::V0_3 => format!("/jobs/{}/results", check_id(&info.id)?),
         };
         let n = info.qubits.ok_or_else(|| Error::IonqMalformedResponse {
-            url: self.url(&format!("/jobs/{}", info.id)),
+            url: self.shown(&format!("/jobs/{}", info.id)),
             reason: "the job does not report its qubit count (stats.qubits / qubits)".into(),
         })?;
         let v = self.call(Method::GET, &path, None)?;
         Probabilities::from_json(&v, n).map_err(|reason| Error::IonqMalformedResponse {
-            url: self.url(&path),
+            url: self.shown(&path),
             reason,
         })
     }
@@ -487,7 +614,7 @@ impl IonqClient {
             .ok_or_else(|| "no string field \"status\"".to_string())
             .and_then(str::parse)
             .map_err(|reason| Error::IonqMalformedResponse {
-                url: self.url(&path),
+                url: self.shown(&path),
                 reason,
             })
     }
@@ -496,7 +623,7 @@ impl IonqClient {
     pub fn backends(&self) -> Result<Vec<BackendInfo>> {
         let v = self.call(Method::GET, "/backends", None)?;
         serde_json::from_value(v).map_err(|e| Error::IonqMalformedResponse {
-            url: self.url("/backends"),
+            url: self.shown("/backends"),
             reason: format!("expected a list of {{backend, status, ...}}: {e}"),
         })
     }

@@ -8,18 +8,60 @@
 //!
 //! | endpoint | answer |
 //! |---|---|
-//! | `POST /jobs` | `{"id", "status"}`; 400 with IonQ's error body for a bad job |
+//! | `POST /jobs` | `{"id", "status"}`; 400 with IonQ's error body for a bad job or one over a [limit](EmulatorLimits); 429 while `max_active_jobs` jobs are unfinished |
 //! | `GET /jobs/{id}` | the job (v0.4: `backend`, `stats.qubits`, `results.probabilities.url`; v0.3: `target`, `qubits`, `results_url`) |
 //! | `GET /jobs/{id}/results/probabilities` (v0.4), `GET /jobs/{id}/results` (v0.3) | `{"<index>": p, ...}` |
 //! | `PUT /jobs/{id}/status/cancel` | `{"id", "status"}` |
 //! | `DELETE /jobs/{id}` | `{"id", "status": "deleted"}` |
 //! | `GET /backends` | the documented backends, all `available` |
 //!
+//! Every error is IonQ's `{"error", "message", "statusCode"}`: 400 bad job, limit or
+//! malformed request; 401 missing or wrong key (checked before a body is read); 404 no
+//! such route, or a job that never existed, was deleted or was **evicted**; 405 method;
+//! 408 a request that did not arrive in time; 429 too many connections from one client
+//! address or too many unfinished jobs; 503 the server's connection limit. (Malformed
+//! request heads are the exception: hyper, the HTTP server underneath, answers them
+//! itself with an empty-bodied 400, or 431 for a head over 16 KiB.) Bodies may be sent
+//! with a `Content-Length` or chunked.
+//!
 //! What runs: the ideal cloud simulator (`backend: simulator`, no noise or `ideal`) returns
 //! **exact** probabilities up to [`EXACT_QUBIT_LIMIT`] qubits (state vector), as IonQ's
 //! ideal simulator does; QPU backends and noisy simulations return the frequencies of
 //! `shots` samples (default 100, IonQ's default), seeded by `noise.seed` when given and by
 //! the job's sequence number otherwise; wider ideal jobs are sampled from an MPS (χ = 256).
+//! Shots are never held one by one: draws are counted as they are made
+//! ([`sample_frequencies`]), so memory follows the distinct outcomes, not the shots.
+//!
+//! # Limits, clocks and eviction ([`EmulatorLimits`]; defaults in parentheses)
+//!
+//! - **Jobs are checked before any work**: shots ≤ `max_shots` (1 000 000, the maximum
+//!   of IonQ's API v0.4 "Create job" schema), qubits ≤ `max_qubits` (36, the widest
+//!   IonQ backend; each backend's own width is checked too), gates ≤ `max_gates`
+//!   (100 000), request body ≤ `max_body_bytes` (8 MiB, judged from `Content-Length`
+//!   before the body is read). IonQ publishes no gate or body limit; those two are the
+//!   emulator's own.
+//! - **Connections** (hyper on a tokio runtime the emulator owns; details in the `http`
+//!   module's docs): at most `max_connections` (256) in all and
+//!   `max_connections_per_client` (64) per client address, counted when accepted
+//!   (beyond: 503 / 429 and close). Any single read or write waits at most `io_timeout`
+//!   (10 s), a whole request (head and body) `request_timeout` (30 s), a kept-alive
+//!   connection between requests `idle_timeout` (15 s). A client that sends a head and
+//!   no body holds only a socket and a timer, and only until its clock runs out (408);
+//!   request handling runs on a blocking pool, simulations on their own threads, so
+//!   neither ever holds up the sockets.
+//! - **Job execution**: at most `job_workers` (2) simulations run at once (the others
+//!   wait as `ready`), at most `max_active_jobs` (64) jobs are unfinished, and a job
+//!   whose simulation runs longer than `job_timeout` (10 min) ends `failed` with code
+//!   `SimulationTimeout` (the abandoned computation cannot be interrupted: it finishes
+//!   in the background and keeps its worker slot until then). A simulator panic or error
+//!   ends the job `failed` with a reason (`InternalError` / `SimulationError`); a guard
+//!   ends any job its worker leaves unfinished, so no job stays `started`.
+//! - **Eviction**: a finished job (completed, failed, canceled) is kept for `job_ttl`
+//!   (1 h) and among the newest `max_jobs` (1000); older ones are removed (oldest
+//!   first) and answer 404 like a job that never existed.
+//! - **Authentication**: the configured key is required; an empty key is refused at
+//!   start-up. `api_key: None` (`bfly ionq-emulator --no-auth`) turns checking off on
+//!   purpose: any non-empty `apiKey` is then accepted.
 //!
 //! ```
 //! use bfly_ionq::emulator::{Emulator, EmulatorConfig};
@@ -31,22 +73,27 @@
 //! assert!(client.backends().unwrap().iter().any(|b| b.backend == "qpu.forte-1"));
 //! ```
 
-use rand::Rng;
+mod http;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
-use std::io::Read;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use self::http::{lock, panic_message, Head, HttpLimits, HttpServer, Reply};
 use super::format::{
     backend_info, ApiVersion, BackendFamily, JobFailure, JobSpec, JobStatus, NoiseRequest,
-    Probabilities, BACKENDS, JOB_TYPE_V04,
+    Probabilities, BACKENDS, JOB_TYPE_V04, MAX_SHOTS,
 };
 use bfly_core::circuit::Circuit;
 use bfly_core::error::{Error, Result};
+use bfly_core::sampling::sample_indices;
 use bfly_sim::mps::{run_mps, MpsConfig};
 use bfly_sim::{Simulator, StateVector};
 
@@ -56,6 +103,10 @@ pub const EXACT_QUBIT_LIMIT: usize = bfly_sim::MAX_EXACT_QUBITS;
 pub const DEFAULT_SHOTS: u64 = 100;
 /// Bond cap of the MPS used above [`EXACT_QUBIT_LIMIT`] qubits.
 pub const WIDE_MPS_CHI: usize = 256;
+/// Shots drawn (and held as indices) at a time by [`sample_frequencies`].
+const SAMPLE_CHUNK: u64 = 1 << 20;
+/// Shots drawn (and held as bitstrings) at a time from the wide MPS.
+const MPS_SAMPLE_CHUNK: u64 = 1 << 16;
 
 /// Runs one job's circuit: the emulator's plug for simulators and noise models.
 pub trait JobRunner: Send + Sync {
@@ -91,9 +142,66 @@ pub trait JobRunner: Send + Sync {
     ) -> Result<Probabilities>;
 }
 
+/// Frequencies of `shots` draws from the distribution `probabilities` over the basis
+/// states of `n_qubits` qubits (entries need not sum to 1), drawn with a ChaCha8 stream
+/// seeded by `seed` through [`sample_indices`].
+///
+/// The draws are made in chunks and counted as they come, so memory follows the number
+/// of distinct outcomes (plus one chunk), never `shots`; the result equals that of one
+/// `sample_indices(probabilities, shots, ..)` call. Refused with a typed error: zero
+/// shots, or probabilities that cannot be drawn from (negative, NaN, all zero).
+///
+/// ```
+/// use bfly_ionq::emulator::sample_frequencies;
+/// let p = sample_frequencies(1, &[0.25, 0.75], 4_000, 7).unwrap();
+/// assert!((p.get(1) - 0.75).abs() < 0.05);
+/// assert!(sample_frequencies(1, &[0.5, 0.5], 0, 7).is_err());
+/// ```
+pub fn sample_frequencies(
+    n_qubits: usize,
+    probabilities: &[f64],
+    shots: u64,
+    seed: u64,
+) -> Result<Probabilities> {
+    if shots == 0 {
+        return Err(Error::InvalidInput(
+            "a sampled result needs at least one shot".into(),
+        ));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut left = shots;
+    while left > 0 {
+        let take = left.min(SAMPLE_CHUNK);
+        for i in sample_indices(probabilities, take as usize, &mut rng)? {
+            *counts.entry(i as u64).or_insert(0) += 1;
+        }
+        left -= take;
+    }
+    frequencies(n_qubits, &counts, shots)
+}
+
+fn frequencies(n_qubits: usize, counts: &BTreeMap<u64, u64>, shots: u64) -> Result<Probabilities> {
+    Probabilities::new(
+        n_qubits,
+        counts.iter().map(|(&i, &c)| (i, c as f64 / shots as f64)),
+    )
+    .map_err(|reason| Error::Numerical(format!("emulator result: {reason}")))
+}
+
+/// The seed of chunk `k > 0` of a long sampling run (chunk 0 keeps `seed`, so short runs
+/// draw exactly what one call with `seed` draws): a SplitMix64 step of `seed` and `k`.
+fn chunk_seed(seed: u64, k: u64) -> u64 {
+    let mut z = seed ^ k.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The noiseless runner: state vector up to [`EXACT_QUBIT_LIMIT`] qubits, MPS with
 /// χ = [`WIDE_MPS_CHI`] beyond (sampled only). Noise models other than `ideal` are refused
-/// with [`Error::IonqNoiseModelUnavailable`].
+/// with [`Error::IonqNoiseModelUnavailable`]. Samples are counted as they are drawn, in
+/// bounded chunks, whatever `shots` is.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct IdealRunner;
 
@@ -111,28 +219,50 @@ impl JobRunner for IdealRunner {
     ) -> Result<Probabilities> {
         self.check(noise)?;
         let n = circuit.qubits;
-        let bad = |reason: String| Error::Numerical(format!("emulator result: {reason}"));
         if n <= EXACT_QUBIT_LIMIT {
             let mut sv = StateVector::new(n)?;
             sv.run(circuit, &circuit.parameters)?;
             return match shots {
-                None => Probabilities::from_amplitudes(sv.amplitudes()).map_err(bad),
+                None => Probabilities::from_amplitudes(sv.amplitudes())
+                    .map_err(|reason| Error::Numerical(format!("emulator result: {reason}"))),
                 Some(s) => {
-                    Probabilities::from_samples(n, &sv.sample(s as usize, seed)).map_err(bad)
+                    // The state vector's own sampler, counted instead of listed.
+                    let p: Vec<f64> = sv.amplitudes().iter().map(|a| a.norm_sqr()).collect();
+                    drop(sv);
+                    sample_frequencies(n, &p, s, seed)
                 }
             };
         }
-        let Some(s) = shots else {
+        let Some(shots) = shots else {
             return Err(Error::InvalidInput(format!(
                 "exact probabilities of {n} qubits need a 2^{n} state vector; the emulator lists them up to {EXACT_QUBIT_LIMIT} qubits — ask for shots"
             )));
         };
+        if shots == 0 {
+            return Err(Error::InvalidInput(
+                "a sampled result needs at least one shot".into(),
+            ));
+        }
         let mps = run_mps(
             circuit,
             &circuit.parameters,
             &MpsConfig::new(WIDE_MPS_CHI, 0.0)?,
         )?;
-        Probabilities::from_samples(n, &mps.sample(s as usize, seed)).map_err(bad)
+        let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+        let (mut left, mut k) = (shots, 0u64);
+        while left > 0 {
+            let take = left.min(MPS_SAMPLE_CHUNK);
+            let s = if k == 0 { seed } else { chunk_seed(seed, k) };
+            for b in mps.sample(take as usize, s) {
+                let i = b.to_index().ok_or_else(|| {
+                    Error::Numerical("emulator result: more than 64 qubits".into())
+                })?;
+                *counts.entry(i).or_insert(0) += 1;
+            }
+            left -= take;
+            k += 1;
+        }
+        frequencies(n, &counts, shots)
     }
 }
 
@@ -148,6 +278,120 @@ pub enum Fault {
     Delay(Duration),
 }
 
+/// What the emulator accepts and how long it waits: request and job limits, connection
+/// limits and clocks, job execution and the job store. [`EmulatorLimits::default`] lists
+/// the defaults; the module docs say what each one does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmulatorLimits {
+    /// Largest request body in bytes, judged from `Content-Length` before reading
+    /// (default 8 MiB; the emulator's own figure).
+    pub max_body_bytes: usize,
+    /// Most shots one job may ask for (default 1 000 000: the `shots` maximum of IonQ's
+    /// API v0.4 "Create job" schema, [`MAX_SHOTS`]).
+    pub max_shots: u64,
+    /// Most qubits one job may use, on top of its backend's own width (default 36, the
+    /// widest IonQ backend).
+    pub max_qubits: usize,
+    /// Most gates one job may contain (default 100 000; the emulator's own figure).
+    pub max_gates: usize,
+    /// Most connections open at once (default 256); beyond, new ones get 503 and close.
+    pub max_connections: usize,
+    /// Most connections open at once from one client address (default 64); beyond, new
+    /// ones get 429 and close.
+    pub max_connections_per_client: usize,
+    /// Longest wait for any single read or write on a connection (default 10 s).
+    pub io_timeout: Duration,
+    /// Longest a whole request (head and body) may take to arrive (default 30 s).
+    pub request_timeout: Duration,
+    /// Longest a kept-alive connection may wait for its next request (default 15 s).
+    pub idle_timeout: Duration,
+    /// Jobs kept in the store; the oldest finished ones are evicted first (default 1000).
+    pub max_jobs: usize,
+    /// How long a finished job is kept (default 1 h).
+    pub job_ttl: Duration,
+    /// Most unfinished (queued or running) jobs; beyond, `POST /jobs` answers 429
+    /// (default 64; at most `max_jobs`).
+    pub max_active_jobs: usize,
+    /// Simulations running at once; other jobs wait as `ready` (default 2).
+    pub job_workers: usize,
+    /// Longest a simulation may run before its job ends `failed` with code
+    /// `SimulationTimeout` (default 10 min).
+    pub job_timeout: Duration,
+}
+
+impl Default for EmulatorLimits {
+    /// 8 MiB bodies, 1 000 000 shots, 36 qubits, 100 000 gates; 256 connections, 64 per
+    /// client; clocks of 10 s (read/write), 30 s (request), 15 s (idle); 1000 jobs kept
+    /// for 1 h, 64 unfinished, 2 simulating at once, 10 min per simulation.
+    fn default() -> Self {
+        EmulatorLimits {
+            max_body_bytes: 8 << 20,
+            max_shots: MAX_SHOTS,
+            max_qubits: 36,
+            max_gates: 100_000,
+            max_connections: 256,
+            max_connections_per_client: 64,
+            io_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(15),
+            max_jobs: 1000,
+            job_ttl: Duration::from_secs(3600),
+            max_active_jobs: 64,
+            job_workers: 2,
+            job_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+impl EmulatorLimits {
+    /// Refuse limits the emulator cannot work with: a zero count or clock, or more
+    /// unfinished jobs allowed than jobs kept.
+    pub fn check(&self) -> Result<()> {
+        let counts = [
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("max_shots", self.max_shots),
+            ("max_qubits", self.max_qubits as u64),
+            ("max_gates", self.max_gates as u64),
+            ("max_connections", self.max_connections as u64),
+            (
+                "max_connections_per_client",
+                self.max_connections_per_client as u64,
+            ),
+            ("max_jobs", self.max_jobs as u64),
+            ("max_active_jobs", self.max_active_jobs as u64),
+            ("job_workers", self.job_workers as u64),
+        ];
+        for (name, v) in counts {
+            if v == 0 {
+                return Err(Error::InvalidInput(format!(
+                    "emulator limit {name} is 0; it must be at least 1"
+                )));
+            }
+        }
+        let clocks = [
+            ("io_timeout", self.io_timeout),
+            ("request_timeout", self.request_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("job_ttl", self.job_ttl),
+            ("job_timeout", self.job_timeout),
+        ];
+        for (name, d) in clocks {
+            if d.is_zero() {
+                return Err(Error::InvalidInput(format!(
+                    "emulator limit {name} is zero; it must be a positive duration"
+                )));
+            }
+        }
+        if self.max_active_jobs > self.max_jobs {
+            return Err(Error::InvalidInput(format!(
+                "emulator limits: max_active_jobs ({}) exceeds max_jobs ({}); the store must hold every unfinished job",
+                self.max_active_jobs, self.max_jobs
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// How to run the emulator.
 #[derive(Clone)]
 pub struct EmulatorConfig {
@@ -155,26 +399,28 @@ pub struct EmulatorConfig {
     pub host: IpAddr,
     /// Port; 0 picks a free one.
     pub port: u16,
-    /// The accepted API key; `None` accepts any non-empty `apiKey` header.
+    /// The accepted API key. `None` turns authentication off on purpose (any non-empty
+    /// `apiKey` header is accepted); an empty key is refused by [`Emulator::start`].
     pub api_key: Option<String>,
     /// Time a job spends in each of submitted, ready and running before it runs.
     pub stage_delay: Duration,
-    /// Threads answering requests (≥ 2 so a delayed answer does not block the others).
-    pub threads: usize,
     /// What runs the circuits.
     pub runner: Arc<dyn JobRunner>,
+    /// Request, connection and job limits, clocks and eviction.
+    pub limits: EmulatorLimits,
 }
 
 impl EmulatorConfig {
-    /// Loopback, ephemeral port, key `api_key`, 10 ms per stage, 4 threads, ideal runner.
+    /// Loopback, ephemeral port, key `api_key`, 10 ms per stage, ideal runner, default
+    /// [`EmulatorLimits`].
     pub fn new(api_key: impl Into<String>) -> Self {
         EmulatorConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             api_key: Some(api_key.into()),
             stage_delay: Duration::from_millis(10),
-            threads: 4,
             runner: Arc::new(IdealRunner),
+            limits: EmulatorLimits::default(),
         }
     }
 }
@@ -187,261 +433,331 @@ struct Job {
     result: Option<Probabilities>,
     seed: u64,
     execution_ms: Option<u128>,
+    /// When the job reached a terminal status (the eviction clock).
+    finished: Option<Instant>,
+}
+
+impl Job {
+    /// Enter terminal `status`.
+    fn end(&mut self, status: JobStatus, failure: Option<JobFailure>) {
+        self.status = status;
+        self.failure = failure;
+        self.finished = Some(Instant::now());
+    }
+}
+
+fn failure(code: &str, error: impl Into<String>) -> JobFailure {
+    JobFailure {
+        code: code.into(),
+        error: error.into(),
+    }
+}
+
+/// Jobs by id, and their ids in submission order (oldest first) for eviction.
+#[derive(Default)]
+struct JobStore {
+    jobs: HashMap<String, Job>,
+    order: VecDeque<String>,
+    last_sweep: Option<Instant>,
+}
+
+impl JobStore {
+    /// Evict finished jobs older than `job_ttl`, then the oldest finished jobs until
+    /// `room` more fit under `max_jobs`.
+    fn evict(&mut self, limits: &EmulatorLimits, room: usize) {
+        let now = Instant::now();
+        if self
+            .last_sweep
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(200))
+        {
+            self.last_sweep = Some(now);
+            self.jobs.retain(|_, j| {
+                j.finished
+                    .is_none_or(|f| now.duration_since(f) < limits.job_ttl)
+            });
+        }
+        let mut excess = (self.jobs.len() + room).saturating_sub(limits.max_jobs);
+        if excess > 0 {
+            let jobs = &mut self.jobs;
+            self.order.retain(|id| {
+                if excess > 0 && jobs.get(id).is_some_and(|j| j.status.is_terminal()) {
+                    jobs.remove(id);
+                    excess -= 1;
+                }
+                jobs.contains_key(id)
+            });
+        } else if self.order.len() > 2 * self.jobs.len() + 64 {
+            let jobs = &self.jobs;
+            self.order.retain(|id| jobs.contains_key(id));
+        }
+    }
+
+    fn unfinished(&self) -> usize {
+        self.jobs
+            .values()
+            .filter(|j| !j.status.is_terminal())
+            .count()
+    }
 }
 
 struct Shared {
     api_key: Option<String>,
     stage_delay: Duration,
     runner: Arc<dyn JobRunner>,
-    jobs: Mutex<HashMap<String, Job>>,
+    limits: EmulatorLimits,
+    store: Mutex<JobStore>,
+    /// Simulations running now (≤ `limits.job_workers`), and its wake-up.
+    busy: Mutex<usize>,
+    freed: Condvar,
     faults: Mutex<VecDeque<Fault>>,
     requests: AtomicU64,
     sequence: AtomicU64,
     shutdown: AtomicBool,
 }
 
-/// A running emulator; stops (and joins its threads) when dropped.
+impl Shared {
+    fn store(&self) -> std::sync::MutexGuard<'_, JobStore> {
+        let mut store = lock(&self.store);
+        store.evict(&self.limits, 0);
+        store
+    }
+}
+
+/// A running emulator; stops when dropped (connections are cut; a simulation in
+/// progress finishes in the background and is discarded).
 pub struct Emulator {
     shared: Arc<Shared>,
-    server: Arc<tiny_http::Server>,
-    addr: SocketAddr,
-    workers: Vec<JoinHandle<()>>,
+    server: HttpServer,
 }
 
 impl Emulator {
-    /// Bind and start serving in background threads.
+    /// Bind and start serving in background threads. Refuses an empty API key and
+    /// unusable [`EmulatorLimits`].
     pub fn start(config: EmulatorConfig) -> Result<Self> {
+        if let Some(k) = &config.api_key {
+            if k.is_empty() || k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::InvalidInput(
+                    "the emulator's API key is empty or contains whitespace, which would leave it open; give a key (bfly ionq-emulator --api-key KEY or IONQ_API_KEY), or turn authentication off on purpose (api_key: None, bfly ionq-emulator --no-auth)".into(),
+                ));
+            }
+        }
+        config.limits.check()?;
         let bind = SocketAddr::new(config.host, config.port);
-        let server = tiny_http::Server::http(bind)
-            .map_err(|e| Error::InvalidInput(format!("emulator: cannot listen on {bind}: {e}")))?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| Error::InvalidInput("emulator: not an IP listener".into()))?;
-        let server = Arc::new(server);
+        let limits = &config.limits;
+        let http_limits = HttpLimits {
+            io_timeout: limits.io_timeout,
+            request_timeout: limits.request_timeout,
+            idle_timeout: limits.idle_timeout,
+            max_body_bytes: limits.max_body_bytes,
+            max_connections: limits.max_connections,
+            max_connections_per_client: limits.max_connections_per_client,
+        };
         let shared = Arc::new(Shared {
             api_key: config.api_key,
             stage_delay: config.stage_delay,
             runner: config.runner,
-            jobs: Mutex::new(HashMap::new()),
+            limits: config.limits,
+            store: Mutex::new(JobStore::default()),
+            busy: Mutex::new(0),
+            freed: Condvar::new(),
             faults: Mutex::new(VecDeque::new()),
             requests: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
         });
-        let workers = (0..config.threads.max(2))
-            .map(|_| {
-                let (server, shared) = (Arc::clone(&server), Arc::clone(&shared));
-                std::thread::spawn(move || loop {
-                    match server.recv() {
-                        Ok(req) => handle(&shared, req),
-                        Err(_) if shared.shutdown.load(Ordering::SeqCst) => break,
-                        Err(_) => continue,
-                    }
-                })
-            })
-            .collect();
-        Ok(Emulator {
-            shared,
-            server,
-            addr,
-            workers,
-        })
+        let server = HttpServer::start(bind, http_limits, Arc::new(Api(Arc::clone(&shared))))
+            .map_err(|e| Error::InvalidInput(format!("emulator: cannot listen on {bind}: {e}")))?;
+        Ok(Emulator { shared, server })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://host:port/v0.4` (or `/v0.3`): a client's base URL.
     pub fn base_url(&self, version: ApiVersion) -> String {
-        format!("http://{}/{version}", self.addr)
+        format!("http://{}/{version}", self.addr())
     }
 
-    /// Inject `fault` into each of the next `times` requests.
+    /// The limits in force.
+    pub fn limits(&self) -> &EmulatorLimits {
+        &self.shared.limits
+    }
+
+    /// Inject `fault` into each of the next `times` requests (that pass the API key
+    /// check).
     pub fn inject(&self, fault: Fault, times: usize) {
-        let mut q = self.shared.faults.lock().expect("fault queue");
+        let mut q = lock(&self.shared.faults);
         q.extend(std::iter::repeat_n(fault, times));
     }
 
-    /// Requests received so far (including faulted ones).
+    /// Requests whose head was read so far (including faulted ones and those answered
+    /// 401 or 404; not connections refused over a connection limit).
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
+    /// Client connections open now.
+    pub fn connections(&self) -> usize {
+        self.server.connections()
+    }
+
+    /// Jobs held in the store now (unfinished ones and those not yet evicted).
+    pub fn stored_jobs(&self) -> usize {
+        self.shared.store().jobs.len()
+    }
+
     /// Serve until the process ends (for `bfly ionq-emulator`).
     pub fn serve_forever(mut self) {
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+        self.server.join();
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        for _ in 0..self.workers.len() {
-            self.server.unblock();
-        }
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+        self.server.stop();
+        self.shared.freed.notify_all();
     }
 }
 
-/// An answer: status, JSON body, extra headers.
-struct Reply {
-    status: u16,
-    body: Value,
-    retry_after: Option<u64>,
-}
+/// The API behind the HTTP server.
+struct Api(Arc<Shared>);
 
-fn ok(body: Value) -> Reply {
-    Reply {
-        status: 200,
-        body,
-        retry_after: None,
+fn split_version(path: &str) -> Option<(ApiVersion, Vec<&str>)> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.split_first() {
+        Some((&"v0.4", rest)) => Some((ApiVersion::V0_4, rest.to_vec())),
+        Some((&"v0.3", rest)) => Some((ApiVersion::V0_3, rest.to_vec())),
+        _ => None,
     }
 }
 
-/// IonQ's error body `{"error", "message", "statusCode"}`.
-fn error(status: u16, message: impl Into<String>) -> Reply {
-    let name = match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        429 => "Too Many Requests",
-        _ => "Internal Server Error",
-    };
-    Reply {
-        status,
-        body: json!({ "error": name, "message": message.into(), "statusCode": status }),
-        retry_after: None,
-    }
+fn path_of(head: &Head) -> &str {
+    head.target.split('?').next().unwrap_or("")
 }
 
-fn handle(shared: &Arc<Shared>, mut req: tiny_http::Request) {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = shared.faults.lock().expect("fault queue").pop_front();
-    let reply = match fault {
-        Some(Fault::TooManyRequests { retry_after_secs }) => Reply {
-            retry_after: Some(retry_after_secs),
-            ..error(429, "rate limit exceeded (injected by the emulator)")
-        },
-        Some(Fault::ServerError) => error(500, "internal error (injected by the emulator)"),
-        Some(Fault::Delay(d)) => {
-            std::thread::sleep(d);
-            route(shared, &mut req)
-        }
-        None => route(shared, &mut req),
-    };
-    let text = reply.body.to_string();
-    let mut resp = tiny_http::Response::from_string(text)
-        .with_status_code(reply.status)
-        .with_header(
-            tiny_http::Header::from_bytes("Content-Type", "application/json")
-                .expect("static header"),
-        );
-    if let Some(s) = reply.retry_after {
-        resp.add_header(
-            tiny_http::Header::from_bytes("Retry-After", s.to_string()).expect("numeric header"),
-        );
-    }
-    // The client may have given up (timeout); nothing to do about a failed write.
-    let _ = req.respond(resp);
-}
-
-fn route(shared: &Arc<Shared>, req: &mut tiny_http::Request) -> Reply {
-    let url = req.url().split('?').next().unwrap_or("").to_string();
-    let segments: Vec<&str> = url.split('/').filter(|s| !s.is_empty()).collect();
-    let (version, rest) = match segments.split_first() {
-        Some((&"v0.4", rest)) => (ApiVersion::V0_4, rest),
-        Some((&"v0.3", rest)) => (ApiVersion::V0_3, rest),
-        _ => {
-            return error(
+impl http::Handler for Api {
+    fn head(&self, head: &Head) -> Option<Reply> {
+        let shared = &self.0;
+        shared.requests.fetch_add(1, Ordering::SeqCst);
+        let path = path_of(head);
+        if split_version(path).is_none() {
+            return Some(Reply::error(
                 404,
-                format!("no route {url}; this emulator serves /v0.4/... and /v0.3/..."),
-            )
+                format!("no route {path}; this emulator serves /v0.4/... and /v0.3/..."),
+            ));
         }
-    };
-    let authorised = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_str().to_string())
-        .and_then(|v| v.strip_prefix("apiKey ").map(str::to_string))
-        .is_some_and(|k| match &shared.api_key {
-            Some(expected) => &k == expected,
-            None => !k.is_empty(),
-        });
-    if !authorised {
-        return error(
-            401,
-            "missing or invalid API key; send the header `Authorization: apiKey <key>`",
-        );
+        let authorised = head
+            .header("Authorization")
+            .and_then(|v| v.strip_prefix("apiKey "))
+            .is_some_and(|k| match &shared.api_key {
+                Some(expected) => k == expected,
+                None => !k.is_empty(),
+            });
+        if !authorised {
+            return Some(Reply::error(
+                401,
+                "missing or invalid API key; send the header `Authorization: apiKey <key>`",
+            ));
+        }
+        None
     }
-    use tiny_http::Method::*;
-    let method = req.method().clone();
-    match (method, rest) {
-        (Post, ["jobs"]) => {
-            let mut text = String::new();
-            if req
-                .as_reader()
-                .take(64 << 20)
-                .read_to_string(&mut text)
-                .is_err()
-            {
-                return error(400, "the request body is not UTF-8 text");
+
+    fn respond(&self, head: &Head, body: Vec<u8>) -> Reply {
+        let shared = &self.0;
+        let fault = lock(&shared.faults).pop_front();
+        match fault {
+            Some(Fault::TooManyRequests { retry_after_secs }) => {
+                Reply::error(429, "rate limit exceeded (injected by the emulator)")
+                    .retry_after(retry_after_secs)
             }
-            create_job(shared, version, &text)
+            Some(Fault::ServerError) => {
+                Reply::error(500, "internal error (injected by the emulator)")
+            }
+            Some(Fault::Delay(d)) => {
+                std::thread::sleep(d);
+                route(shared, &head.method, path_of(head), body)
+            }
+            None => route(shared, &head.method, path_of(head), body),
         }
-        (Get, ["jobs", id]) => with_job(shared, id, |id, job| ok(job_json(id, job, version))),
-        (Delete, ["jobs", id]) => {
-            let removed = shared.jobs.lock().expect("jobs").remove(*id);
+    }
+}
+
+fn no_job(shared: &Shared, id: &str) -> Reply {
+    let l = &shared.limits;
+    Reply::error(
+        404,
+        format!(
+            "no job {id} (the emulator keeps a finished job for {} s and the newest {} jobs; evicted and deleted jobs are gone)",
+            l.job_ttl.as_secs(),
+            l.max_jobs
+        ),
+    )
+}
+
+fn route(shared: &Arc<Shared>, method: &str, path: &str, body: Vec<u8>) -> Reply {
+    let Some((version, rest)) = split_version(path) else {
+        return Reply::error(404, format!("no route {path}"));
+    };
+    match (method, rest.as_slice()) {
+        ("POST", ["jobs"]) => match String::from_utf8(body) {
+            Ok(text) => create_job(shared, version, &text),
+            Err(_) => Reply::error(400, "the request body is not UTF-8 text"),
+        },
+        ("GET", ["jobs", id]) => {
+            with_job(shared, id, |id, job| Reply::ok(job_json(id, job, version)))
+        }
+        ("DELETE", ["jobs", id]) => {
+            let removed = shared.store().jobs.remove(*id);
             match removed {
-                Some(_) => ok(json!({ "id": id, "status": "deleted" })),
-                None => error(404, format!("no job {id}")),
+                Some(_) => Reply::ok(json!({ "id": id, "status": "deleted" })),
+                None => no_job(shared, id),
             }
         }
-        (Put, ["jobs", id, "status", "cancel"]) => {
-            let mut jobs = shared.jobs.lock().expect("jobs");
-            match jobs.get_mut(*id) {
+        ("PUT", ["jobs", id, "status", "cancel"]) => {
+            let mut store = shared.store();
+            match store.jobs.get_mut(*id) {
                 Some(job) => {
                     if !job.status.is_terminal() {
-                        job.status = JobStatus::Canceled;
+                        job.end(JobStatus::Canceled, None);
                     }
-                    ok(json!({ "id": id, "status": job.status.as_str(version) }))
+                    Reply::ok(json!({ "id": id, "status": job.status.as_str(version) }))
                 }
-                None => error(404, format!("no job {id}")),
+                None => {
+                    drop(store);
+                    no_job(shared, id)
+                }
             }
         }
-        (Get, ["jobs", id, "results", "probabilities"]) if version == ApiVersion::V0_4 => {
+        ("GET", ["jobs", id, "results", "probabilities"]) if version == ApiVersion::V0_4 => {
             results(shared, id)
         }
-        (Get, ["jobs", id, "results"]) if version == ApiVersion::V0_3 => results(shared, id),
-        (Get, ["backends"]) => ok(backends_json(shared, version)),
-        (m, _) if matches!(rest, ["jobs"] | ["jobs", _] | ["backends"]) => {
-            error(405, format!("{m} is not allowed on {url}"))
+        ("GET", ["jobs", id, "results"]) if version == ApiVersion::V0_3 => results(shared, id),
+        ("GET", ["backends"]) => Reply::ok(backends_json(shared, version)),
+        (m, ["jobs"] | ["jobs", _] | ["backends"]) => {
+            Reply::error(405, format!("{m} is not allowed on {path}"))
         }
-        _ => error(404, format!("no route {url}")),
+        _ => Reply::error(404, format!("no route {path}")),
     }
 }
 
 fn with_job(shared: &Shared, id: &str, f: impl FnOnce(&str, &Job) -> Reply) -> Reply {
-    let jobs = shared.jobs.lock().expect("jobs");
-    match jobs.get(id) {
+    let store = shared.store();
+    match store.jobs.get(id) {
         Some(job) => f(id, job),
-        None => error(404, format!("no job {id}")),
+        None => {
+            drop(store);
+            no_job(shared, id)
+        }
     }
 }
 
 fn results(shared: &Shared, id: &str) -> Reply {
     with_job(shared, id, |id, job| match (&job.result, job.status) {
-        (Some(p), JobStatus::Completed) => ok(p.to_json()),
-        (_, status) => error(
+        (Some(p), JobStatus::Completed) => Reply::ok(p.to_json()),
+        (_, status) => Reply::error(
             400,
             format!(
                 "job {id} is {}; results exist only for completed jobs",
@@ -465,48 +781,170 @@ fn new_job_id() -> String {
     )
 }
 
+/// Check a job against the limits, before any work.
+fn over_limit(spec: &JobSpec, limits: &EmulatorLimits) -> Option<String> {
+    if let Some(s) = spec.shots.filter(|&s| s > limits.max_shots) {
+        return Some(format!(
+            "\"shots\" is {s}; this emulator runs at most {} shots per job (max_shots; IonQ's API takes at most {MAX_SHOTS})",
+            limits.max_shots
+        ));
+    }
+    if spec.input.qubits > limits.max_qubits {
+        return Some(format!(
+            "the circuit has {} qubits; this emulator runs at most {} (max_qubits)",
+            spec.input.qubits, limits.max_qubits
+        ));
+    }
+    if spec.input.len() > limits.max_gates {
+        return Some(format!(
+            "the circuit has {} gates; this emulator runs at most {} per job (max_gates)",
+            spec.input.len(),
+            limits.max_gates
+        ));
+    }
+    None
+}
+
 fn create_job(shared: &Arc<Shared>, version: ApiVersion, text: &str) -> Reply {
     let body: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return error(400, format!("the request body is not JSON: {e}")),
+        Err(e) => return Reply::error(400, format!("the request body is not JSON: {e}")),
     };
     let spec = match JobSpec::from_body(&body, version) {
         Ok(s) => s,
-        Err(e) => return error(400, e.to_string()),
+        Err(e) => return Reply::error(400, e.to_string()),
     };
+    if let Some(why) = over_limit(&spec, &shared.limits) {
+        return Reply::error(400, why);
+    }
     if let Err(e) = shared.runner.check(spec.noise.as_ref()) {
-        return error(400, e.to_string());
+        return Reply::error(400, e.to_string());
     }
     let sequence = shared.sequence.fetch_add(1, Ordering::SeqCst);
     let seed = spec
         .noise
         .as_ref()
         .and_then(|n| n.seed)
-        .unwrap_or(0x5eed_0000 + sequence);
+        .unwrap_or(0x5eed_0000_u64.wrapping_add(sequence));
     let id = new_job_id();
-    shared.jobs.lock().expect("jobs").insert(
-        id.clone(),
-        Job {
-            spec,
-            version,
-            status: JobStatus::Submitted,
-            failure: None,
-            result: None,
-            seed,
-            execution_ms: None,
-        },
-    );
+    {
+        let mut store = lock(&shared.store);
+        store.evict(&shared.limits, 1);
+        let unfinished = store.unfinished();
+        if unfinished >= shared.limits.max_active_jobs {
+            return Reply::error(
+                429,
+                format!(
+                    "{unfinished} jobs are queued or running, the emulator's limit (max_active_jobs); wait for some to finish or cancel them"
+                ),
+            )
+            .retry_after(1);
+        }
+        store.jobs.insert(
+            id.clone(),
+            Job {
+                spec,
+                version,
+                status: JobStatus::Submitted,
+                failure: None,
+                result: None,
+                seed,
+                execution_ms: None,
+                finished: None,
+            },
+        );
+        store.order.push_back(id.clone());
+    }
     let (worker_shared, worker_id) = (Arc::clone(shared), id.clone());
-    std::thread::spawn(move || execute(&worker_shared, &worker_id));
-    ok(json!({ "id": id, "status": JobStatus::Submitted.as_str(version) }))
+    let spawned = std::thread::Builder::new()
+        .name("ionq-emulator-job".into())
+        .spawn(move || execute(&worker_shared, &worker_id));
+    if let Err(e) = spawned {
+        lock(&shared.store).jobs.remove(&id);
+        return Reply::error(
+            503,
+            format!("the emulator cannot start a worker for the job ({e}); retry shortly"),
+        )
+        .retry_after(1);
+    }
+    Reply::ok(json!({ "id": id, "status": JobStatus::Submitted.as_str(version) }))
+}
+
+/// A place among the `job_workers` simulations; released when dropped.
+struct Permit(Arc<Shared>);
+
+impl Permit {
+    /// Wait for a free place; `None` if the job is canceled or deleted meanwhile, or the
+    /// emulator stops.
+    fn acquire(shared: &Arc<Shared>, id: &str) -> Option<Permit> {
+        loop {
+            {
+                let busy = lock(&shared.busy);
+                if *busy < shared.limits.job_workers {
+                    let mut busy = busy;
+                    *busy += 1;
+                    return Some(Permit(Arc::clone(shared)));
+                }
+                let _ = shared.freed.wait_timeout(busy, Duration::from_millis(50));
+            }
+            let waiting = lock(&shared.store)
+                .jobs
+                .get(id)
+                .is_some_and(|j| !j.status.is_terminal());
+            if !waiting || shared.shutdown.load(Ordering::SeqCst) {
+                return None;
+            }
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut busy = lock(&self.0.busy);
+        *busy = busy.saturating_sub(1);
+        drop(busy);
+        self.0.freed.notify_all();
+    }
+}
+
+/// Ends the job `failed` if its worker leaves it unfinished (returns early or unwinds):
+/// whatever happens, no job stays `submitted`, `ready` or `started`.
+struct EndsJob<'a> {
+    shared: &'a Shared,
+    id: &'a str,
+}
+
+impl Drop for EndsJob<'_> {
+    fn drop(&mut self) {
+        let mut store = lock(&self.shared.store);
+        if let Some(job) = store.jobs.get_mut(self.id) {
+            if !job.status.is_terminal() {
+                let why = if std::thread::panicking() {
+                    "the emulator's job worker panicked"
+                } else if self.shared.shutdown.load(Ordering::SeqCst) {
+                    "the emulator stopped"
+                } else {
+                    "the emulator's job worker stopped"
+                };
+                job.end(
+                    JobStatus::Failed,
+                    Some(failure(
+                        "InternalError",
+                        format!("{why} before the job ended"),
+                    )),
+                );
+            }
+        }
+    }
 }
 
 /// Walk a job through its statuses and run it, unless it is canceled (or deleted) first.
-fn execute(shared: &Shared, id: &str) {
+fn execute(shared: &Arc<Shared>, id: &str) {
+    let _ends = EndsJob { shared, id };
     let advance = |to: JobStatus| -> bool {
         std::thread::sleep(shared.stage_delay);
-        let mut jobs = shared.jobs.lock().expect("jobs");
-        match jobs.get_mut(id) {
+        let mut store = lock(&shared.store);
+        match store.jobs.get_mut(id) {
             Some(job) if !job.status.is_terminal() => {
                 job.status = to;
                 true
@@ -514,12 +952,20 @@ fn execute(shared: &Shared, id: &str) {
             _ => false,
         }
     };
-    if !advance(JobStatus::Ready) || !advance(JobStatus::Running) {
+    if !advance(JobStatus::Ready) {
+        return;
+    }
+    let Some(permit) = Permit::acquire(shared, id) else {
+        return;
+    };
+    if !advance(JobStatus::Running) {
         return;
     }
     let (circuit, shots, noise, seed) = {
-        let jobs = shared.jobs.lock().expect("jobs");
-        let Some(job) = jobs.get(id) else { return };
+        let store = lock(&shared.store);
+        let Some(job) = store.jobs.get(id) else {
+            return;
+        };
         let spec = &job.spec;
         let ideal_simulator = backend_info(&spec.backend)
             .is_ok_and(|(f, _)| f == BackendFamily::Simulator)
@@ -530,9 +976,49 @@ fn execute(shared: &Shared, id: &str) {
     };
     std::thread::sleep(shared.stage_delay);
     let start = Instant::now();
-    let outcome = circuit.and_then(|c| shared.runner.run(&c, shots, noise.as_ref(), seed));
-    let mut jobs = shared.jobs.lock().expect("jobs");
-    let Some(job) = jobs.get_mut(id) else { return };
+    let (tx, rx) = mpsc::channel();
+    let runner = Arc::clone(&shared.runner);
+    // The simulation runs on a thread of its own, holding the permit, so a job can end
+    // (timeout) while an abandoned computation still finishes in its slot.
+    let spawned = std::thread::Builder::new()
+        .name("ionq-emulator-sim".into())
+        .spawn(move || {
+            let _permit = permit;
+            let out = catch_unwind(AssertUnwindSafe(|| {
+                circuit.and_then(|c| runner.run(&c, shots, noise.as_ref(), seed))
+            }));
+            let _ = tx.send(out.map_err(|p| panic_message(p.as_ref())));
+        });
+    let timeout = shared.limits.job_timeout;
+    let outcome = match spawned {
+        Err(e) => Err(failure(
+            "InternalError",
+            format!("the emulator cannot start the simulation thread: {e}"),
+        )),
+        Ok(_) => match rx.recv_timeout(timeout) {
+            Ok(Ok(Ok(p))) => Ok(p),
+            Ok(Ok(Err(e))) => Err(failure("SimulationError", e.to_string())),
+            Ok(Err(panic)) => Err(failure(
+                "InternalError",
+                format!("the simulator panicked: {panic}"),
+            )),
+            Err(RecvTimeoutError::Timeout) => Err(failure(
+                "SimulationTimeout",
+                format!(
+                    "the simulation ran longer than the emulator's job_timeout of {:.1} s and was abandoned; send fewer shots, gates or qubits, or raise the limit (bfly ionq-emulator --job-timeout-secs)",
+                    timeout.as_secs_f64()
+                ),
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err(failure(
+                "InternalError",
+                "the simulation thread ended without a result",
+            )),
+        },
+    };
+    let mut store = lock(&shared.store);
+    let Some(job) = store.jobs.get_mut(id) else {
+        return;
+    };
     if job.status.is_terminal() {
         return; // canceled while running: drop the result
     }
@@ -540,15 +1026,9 @@ fn execute(shared: &Shared, id: &str) {
     match outcome {
         Ok(p) => {
             job.result = Some(p);
-            job.status = JobStatus::Completed;
+            job.end(JobStatus::Completed, None);
         }
-        Err(e) => {
-            job.failure = Some(JobFailure {
-                code: "SimulationError".into(),
-                error: e.to_string(),
-            });
-            job.status = JobStatus::Failed;
-        }
+        Err(f) => job.end(JobStatus::Failed, Some(f)),
     }
 }
 

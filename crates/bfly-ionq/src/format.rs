@@ -64,6 +64,12 @@ pub const BACKENDS: &[(&str, usize)] = &[
     ("qpu.forte-1", 36),
     ("qpu.forte-enterprise-1", 36),
 ];
+/// Most shots one job may ask for: the `shots` maximum (1 000 000, minimum 1) of IonQ's
+/// API v0.4 "Create job" schema (`CircuitJobCreationPayload`).
+pub const MAX_SHOTS: u64 = 1_000_000;
+/// Fewest shots a job with debiasing may ask for (IonQ "Create job": "To turn on
+/// debiasing, you must request at least 500 shots").
+pub const DEBIASING_MIN_SHOTS: u64 = 500;
 /// Native gate names.
 pub const NATIVE_GATE_NAMES: &[&str] = &["gpi", "gpi2", "ms", "zz"];
 /// QIS gate names understood here.
@@ -1129,6 +1135,44 @@ impl JobSpec {
         };
         spec.check_backend()?;
         Ok(spec)
+    }
+
+    /// Refuse shots IonQ's API rejects, before a body is written or sent: 0, more than
+    /// [`MAX_SHOTS`], or debiasing with fewer than [`DEBIASING_MIN_SHOTS`] (when no
+    /// shots are given the API uses 100, too few for debiasing).
+    ///
+    /// ```
+    /// use bfly_ionq::format::{IonqInput, IonqOps, JobSpec};
+    /// let input = IonqInput { qubits: 1, ops: IonqOps::Native(vec![]) };
+    /// let job = JobSpec::new("simulator", input);
+    /// assert!(job.check_shots().is_ok());
+    /// assert!(job.clone().with_shots(0).check_shots().is_err());
+    /// assert!(job.with_shots(1_000_001).check_shots().is_err());
+    /// ```
+    pub fn check_shots(&self) -> Result<()> {
+        match self.shots {
+            Some(0) => {
+                return Err(Error::IonqInvalidJob(
+                    "\"shots\" is 0; IonQ runs at least 1 shot per job (give --shots 1 or more, or leave it out for the default of 100)".into(),
+                ))
+            }
+            Some(s) if s > MAX_SHOTS => {
+                return Err(Error::IonqInvalidJob(format!(
+                    "\"shots\" is {s}; IonQ's API takes at most {MAX_SHOTS} shots per job: split the shots over several jobs"
+                )))
+            }
+            _ => {}
+        }
+        if self.debiasing == Some(true) {
+            let shots = self.shots.unwrap_or(100);
+            if shots < DEBIASING_MIN_SHOTS {
+                return Err(Error::IonqInvalidJob(format!(
+                    "debiasing needs at least {DEBIASING_MIN_SHOTS} shots, the job asks for {shots}{}",
+                    if self.shots.is_none() { " (the API's default)" } else { "" }
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Check the circuit against the backend: its two-qubit native gate and qubit count.

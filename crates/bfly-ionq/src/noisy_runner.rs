@@ -6,13 +6,21 @@
 //! return the frequencies of `shots` samples (100 when the job gives none), like IonQ's
 //! noisy simulator; exact noisy distributions are also available (density matrix or
 //! trajectory average) when a caller asks for them without shots.
+//!
+//! Shots are counted, not listed: the density-matrix and state-vector engines give the
+//! noisy distribution, from which [`sample_frequencies`] draws (the same draws as
+//! `simulate_noisy` with shots, in memory proportional to the distinct outcomes). The
+//! MPS-trajectory engine (wider circuits) samples inside each trajectory and holds one
+//! bitstring per shot, so there memory grows with `shots`: the emulator's shot limit
+//! ([`EmulatorLimits::max_shots`](super::emulator::EmulatorLimits)) bounds it.
 
-use super::emulator::{IdealRunner, JobRunner};
+use super::emulator::{sample_frequencies, IdealRunner, JobRunner};
 use super::format::{NoiseRequest, Probabilities};
 use bfly_core::circuit::Circuit;
 use bfly_core::error::{Error, Result};
 use bfly_core::progress::NoProgress;
 use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig, NoisyMethod, PRESET_NAMES};
+use bfly_sim::Engine;
 
 /// Shots a noisy job gets when it does not say.
 pub const DEFAULT_NOISY_SHOTS: u64 = 100;
@@ -81,6 +89,20 @@ impl JobRunner for NoisyRunner {
             }
             Some(s) => {
                 let s = if s == 0 { DEFAULT_NOISY_SHOTS } else { s };
+                if !matches!(
+                    config.engine.resolve(n)?,
+                    NoisyMethod::Trajectories(Engine::Mps { .. })
+                ) {
+                    let out =
+                        simulate_noisy(circuit, &circuit.parameters, &config, None, &NoProgress)?;
+                    let mut dist = out.distribution.ok_or_else(|| {
+                        bad("the noisy simulation returned no distribution".into())
+                    })?;
+                    // Round-off can leave a density matrix's diagonal just below zero:
+                    // such outcomes are never drawn (as in `simulate_noisy`'s sampler).
+                    dist.iter_mut().filter(|p| **p < 0.0).for_each(|p| *p = 0.0);
+                    return sample_frequencies(n, &dist, s, seed);
+                }
                 let out = simulate_noisy(
                     circuit,
                     &circuit.parameters,

@@ -3,7 +3,7 @@
 
 use butterfly_mps::circuit::Circuit;
 use butterfly_mps::ionq::client::{ApiKey, ClientConfig, IonqClient};
-use butterfly_mps::ionq::emulator::{Emulator, EmulatorConfig};
+use butterfly_mps::ionq::emulator::{Emulator, EmulatorConfig, EmulatorLimits};
 use butterfly_mps::ionq::format::{
     ApiVersion, IonqInput, JobInfo, JobSpec, NoiseRequest, Probabilities,
 };
@@ -97,6 +97,7 @@ impl JobArgs {
         job.noise = noise;
         job.debiasing = self.debias.then_some(true);
         job.check_backend()?;
+        job.check_shots()?;
         Ok(job)
     }
 }
@@ -196,24 +197,130 @@ pub struct EmulatorArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// The accepted API key (default: IONQ_API_KEY; if neither is set, any key).
+    /// The API key clients must send (default: IONQ_API_KEY). One of a key or --no-auth
+    /// is required; an empty key is refused.
     #[arg(long)]
     api_key: Option<String>,
+    /// Accept any non-empty API key: authentication off, on purpose.
+    #[arg(long, conflicts_with = "api_key")]
+    no_auth: bool,
     /// Milliseconds a job spends in each status before it runs.
     #[arg(long, default_value_t = 10)]
     stage_delay_ms: u64,
     /// Monte-Carlo trajectories per noisy job (noise models aria-1, aria-2, forte-1).
     #[arg(long, default_value_t = 200)]
     trajectories: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// `bfly ionq-emulator` limits (EmulatorLimits); the defaults are the library's.
+#[derive(clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Most shots per job (IonQ's API maximum is 1000000).
+    #[arg(long, default_value_t = EmulatorLimits::default().max_shots)]
+    max_shots: u64,
+    /// Most qubits per job (each backend's own width applies too).
+    #[arg(long, default_value_t = EmulatorLimits::default().max_qubits)]
+    max_qubits: usize,
+    /// Most gates per job.
+    #[arg(long, default_value_t = EmulatorLimits::default().max_gates)]
+    max_gates: usize,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = EmulatorLimits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Most open connections in all (beyond: 503 and close).
+    #[arg(long, default_value_t = EmulatorLimits::default().max_connections)]
+    max_connections: usize,
+    /// Most open connections from one client address (beyond: 429 and close).
+    #[arg(long, default_value_t = EmulatorLimits::default().max_connections_per_client)]
+    max_connections_per_client: usize,
+    /// Longest wait for one read or write on a connection, in seconds.
+    #[arg(long, default_value_t = EmulatorLimits::default().io_timeout.as_secs_f64())]
+    io_timeout_secs: f64,
+    /// Longest a whole request (head and body) may take to arrive, in seconds.
+    #[arg(long, default_value_t = EmulatorLimits::default().request_timeout.as_secs_f64())]
+    request_timeout_secs: f64,
+    /// Longest a kept-alive connection waits for its next request, in seconds.
+    #[arg(long, default_value_t = EmulatorLimits::default().idle_timeout.as_secs_f64())]
+    idle_timeout_secs: f64,
+    /// Jobs kept; the oldest finished ones are evicted first.
+    #[arg(long, default_value_t = EmulatorLimits::default().max_jobs)]
+    max_jobs: usize,
+    /// Seconds a finished job is kept before it is evicted.
+    #[arg(long, default_value_t = EmulatorLimits::default().job_ttl.as_secs_f64())]
+    job_ttl_secs: f64,
+    /// Most unfinished (queued or running) jobs; beyond, submissions get 429.
+    #[arg(long, default_value_t = EmulatorLimits::default().max_active_jobs)]
+    max_active_jobs: usize,
+    /// Simulations running at once.
+    #[arg(long, default_value_t = EmulatorLimits::default().job_workers)]
+    job_workers: usize,
+    /// Seconds a simulation may run before its job fails (SimulationTimeout).
+    #[arg(long, default_value_t = EmulatorLimits::default().job_timeout.as_secs_f64())]
+    job_timeout_secs: f64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Result<EmulatorLimits> {
+        let secs = |flag: &str, v: f64| -> Result<Duration> {
+            if v.is_finite() && v > 0.0 && v <= 1e9 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(Error::InvalidInput(format!(
+                    "--{flag} {v} must be a positive number of seconds (at most 1e9)"
+                )))
+            }
+        };
+        let limits = EmulatorLimits {
+            max_body_bytes: self.max_body_bytes,
+            max_shots: self.max_shots,
+            max_qubits: self.max_qubits,
+            max_gates: self.max_gates,
+            max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
+            io_timeout: secs("io-timeout-secs", self.io_timeout_secs)?,
+            request_timeout: secs("request-timeout-secs", self.request_timeout_secs)?,
+            idle_timeout: secs("idle-timeout-secs", self.idle_timeout_secs)?,
+            max_jobs: self.max_jobs,
+            job_ttl: secs("job-ttl-secs", self.job_ttl_secs)?,
+            max_active_jobs: self.max_active_jobs,
+            job_workers: self.job_workers,
+            job_timeout: secs("job-timeout-secs", self.job_timeout_secs)?,
+        };
+        limits.check()?;
+        Ok(limits)
+    }
 }
 
 /// Run `bfly ionq-emulator` in the foreground.
 pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
+    let env = butterfly_mps::ionq::client::API_KEY_ENV;
+    let key = if args.no_auth {
+        None
+    } else {
+        let (key, from) = match args.api_key {
+            Some(k) => (k, "--api-key".to_string()),
+            None => match std::env::var(env) {
+                Ok(k) => (k, env.to_string()),
+                Err(_) => {
+                    return Err(Error::InvalidInput(format!(
+                        "the emulator needs the API key its clients must send: give --api-key KEY or set {env}; to accept any key on purpose (no authentication), give --no-auth"
+                    )))
+                }
+            },
+        };
+        if key.trim().is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "the API key from {from} is empty, which would leave the emulator open to any key; give a non-empty key, or --no-auth to run without authentication on purpose"
+            )));
+        }
+        Some(key)
+    };
     let mut config = EmulatorConfig::new(String::new());
-    config.api_key = args
-        .api_key
-        .or_else(|| std::env::var(butterfly_mps::ionq::client::API_KEY_ENV).ok())
-        .filter(|k| !k.is_empty());
+    config.api_key = key;
+    config.limits = args.limits.limits()?;
     config.host = args.host;
     config.port = args.port;
     config.stage_delay = Duration::from_millis(args.stage_delay_ms);
@@ -222,6 +329,7 @@ pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
         ..Default::default()
     });
     let any_key = config.api_key.is_none();
+    let l = config.limits.clone();
     let emu = Emulator::start(config)?;
     // Write errors are ignored: a closed stdout (a parent that read the address and
     // went away) must not stop the server.
@@ -233,10 +341,28 @@ pub fn run_emulator(args: EmulatorArgs) -> Result<()> {
         emu.base_url(ApiVersion::V0_4),
         emu.base_url(ApiVersion::V0_3),
         if any_key {
-            "any API key is accepted"
+            "any API key is accepted (--no-auth)"
         } else {
             "the given API key is required"
         }
+    );
+    let _ = writeln!(
+        out,
+        "Limits: {} shots, {} qubits, {} gates, {} request bytes per job; {} connections ({} per client address), {:.0} s per read/write, {:.0} s per request, {:.0} s idle; {} simulations at once, {:.0} s each; {} unfinished jobs; finished jobs kept {:.0} s, newest {}.",
+        l.max_shots,
+        l.max_qubits,
+        l.max_gates,
+        l.max_body_bytes,
+        l.max_connections,
+        l.max_connections_per_client,
+        l.io_timeout.as_secs_f64(),
+        l.request_timeout.as_secs_f64(),
+        l.idle_timeout.as_secs_f64(),
+        l.job_workers,
+        l.job_timeout.as_secs_f64(),
+        l.max_active_jobs,
+        l.job_ttl.as_secs_f64(),
+        l.max_jobs
     );
     let _ = out.flush();
     emu.serve_forever();
