@@ -138,7 +138,10 @@ fn non_finite_models_and_checkpoints_are_refused_before_writing() {
         let mut bad = model.clone();
         bad.theta[1] = poison;
         let err = bad.save(&path).unwrap_err().to_string();
-        assert!(err.contains("refusing to write") && err.contains("theta"), "{err}");
+        assert!(
+            err.contains("refusing to write") && err.contains("theta"),
+            "{err}"
+        );
         let mut bad = model.clone();
         bad.input_scaling.scale[0] = poison;
         let err = bad.save(&path).unwrap_err().to_string();

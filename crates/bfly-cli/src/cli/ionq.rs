@@ -452,6 +452,10 @@ pub fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Export { job, out, v03 } => {
+            super::guard_outputs(
+                &[("--circuit", Some(&job.circuit))],
+                &[("--out", Some(&out))],
+            )?;
             let spec = job.job()?;
             let version = if v03 {
                 ApiVersion::V0_3
