@@ -14,10 +14,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(table) = Table::parse(text, "fuzz.csv") {
-        if table.columns.len() >= 2 {
-            let (features, targets) = table.columns.split_at(table.columns.len() - 1);
-            let _ = table.select(features, targets);
-        }
+        select_last(&table);
     }
     let Ok(typed) = TypedTable::parse(text, "fuzz.csv", &TableSpec::default()) else {
         return;
@@ -38,9 +35,14 @@ fuzz_target!(|data: &[u8]| {
         categorical: pick(4),
     };
     if let Ok(typed) = TypedTable::parse(text, "fuzz.csv", &spec) {
-        let table = typed.to_table();
-        if let Some(last) = table.columns.last() {
-            let _ = table.select(&table.columns[..table.columns.len() - 1], &[last.clone()]);
-        }
+        select_last(&typed.to_table());
     }
 });
+
+/// Select the last column as the target and the others as features (no features for a
+/// one-column table: an error to return, not a panic).
+fn select_last(table: &Table) {
+    let split = table.columns.len().saturating_sub(1);
+    let (features, targets) = table.columns.split_at(split);
+    let _ = table.select(features, targets);
+}
