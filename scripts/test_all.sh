@@ -26,12 +26,12 @@ step "rustdoc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --release
 
 step "crate graph: the engines depend on no HTTP, plotting, CLI or progress-bar crate"
-forbidden='^(reqwest|tiny_http|plotters|clap|indicatif) '
+forbidden='^(reqwest|hyper|tokio|plotters|clap|indicatif) '
 if cargo tree -p bfly-sim -e normal --prefix none | grep -E "$forbidden"; then
     echo "bfly-sim pulls a forbidden crate (above)" >&2
     exit 1
 fi
-echo "ok: bfly-sim has none of reqwest, tiny_http, plotters, clap, indicatif"
+echo "ok: bfly-sim has none of reqwest, hyper, tokio, plotters, clap, indicatif"
 # Only the CLI draws progress bars or parses arguments: every library crate reports into
 # bfly_core::progress::Progress.
 for crate in bfly-core bfly-exec bfly-noise bfly-ionq bfly-train bfly-studies butterfly-mps; do
