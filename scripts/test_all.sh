@@ -8,6 +8,8 @@
 # 3. every Rust test of the workspace in release mode, the slow tier included
 #    (`#[ignore = "slow tier…"]`: the full demo, 128-qubit dense runs, child-process
 #    sweeps). Locally, `cargo test --release` skips the slow tier.
+# 4. the loaders fuzzed with cargo-fuzz (libFuzzer, AddressSanitizer), 30 s per target
+#    (scripts/fuzz.sh installs the pinned cargo-fuzz; its cold build is ~10 min).
 #
 # Release mode on purpose: faer's generic linear algebra is ~150x slower in a debug build.
 set -euo pipefail
@@ -18,6 +20,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "rustfmt"
 cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
 
 step "clippy (all targets, -D warnings)"
 cargo clippy --workspace --release --all-targets -- -D warnings
@@ -48,3 +51,6 @@ cargo check --release -p bfly-ionq --no-default-features --features client
 
 step "tests (release, slow tier included)"
 cargo test --workspace --release -- --include-ignored
+
+step "fuzz the loaders (cargo-fuzz, 30 s per target)"
+bash scripts/fuzz.sh 30
