@@ -323,6 +323,20 @@ pub enum Error {
     /// A setting of the hardware-faithful rows is invalid (the message names the option).
     #[error("hardware rows: {0}")]
     HardwareRows(String),
+    // --- resource budget (budget.rs) ---
+    /// An operation would need more memory than is available (checked before allocating):
+    /// what needs how much, and what to change.
+    #[error("{what} needs {} but only {} is available; {advice}", crate::budget::describe_bytes(*.needed_bytes), crate::budget::describe_bytes(*.available_bytes))]
+    ResourceExceeded {
+        /// What would need the memory.
+        what: String,
+        /// Bytes it needs (`u64::MAX`: more than that).
+        needed_bytes: u64,
+        /// Bytes the budget allows.
+        available_bytes: u64,
+        /// What to change so that it fits.
+        advice: String,
+    },
 }
 
 impl Error {
