@@ -339,6 +339,21 @@ pub enum Error {
     /// before any request. `url` has any `user:password@` replaced by `***@`.
     #[error("IonQ base URL {url:?} cannot be used: {reason}; give one like https://api.ionq.co/v0.4 or http://127.0.0.1:8765/v0.4 (--base-url)")]
     IonqInvalidBaseUrl { url: String, reason: String },
+
+    // --- resource budget (budget.rs) ---
+    /// An operation would need more memory than is available (checked before allocating):
+    /// what needs how much, and what to change.
+    #[error("{what} needs {} but only {} is available; {advice}", crate::budget::describe_bytes(*.needed_bytes), crate::budget::describe_bytes(*.available_bytes))]
+    ResourceExceeded {
+        /// What would need the memory.
+        what: String,
+        /// Bytes it needs (`u64::MAX`: more than that).
+        needed_bytes: u64,
+        /// Bytes the budget allows.
+        available_bytes: u64,
+        /// What to change so that it fits.
+        advice: String,
+    },
 }
 
 impl Error {

@@ -48,16 +48,14 @@ pub fn ideal_reference(
     let fixed_weight = fixed_input_weight(circuit, values)?;
     if circuit.qubits <= AUTO_STATEVECTOR_MAX_QUBITS {
         let sv = simulate(&Engine::StateVector, circuit, values)?;
-        let p: Vec<f64> = match sv.explicit_amplitudes() {
-            Some(amps) => {
-                let mut p = vec![0.0; 1usize << circuit.qubits];
-                for (bits, a) in amps {
-                    p[bits.to_index().expect("n ≤ 24") as usize] = a.norm_sqr();
-                }
-                p
-            }
-            None => unreachable!("the state vector stores amplitudes"),
-        };
+        // Read straight from the amplitudes (no list of basis states).
+        let p: Vec<f64> = sv
+            .as_state_vector()
+            .expect("the state-vector engine gives a state vector")
+            .amplitudes()
+            .iter()
+            .map(|a| a.norm_sqr())
+            .collect();
         Ok(IdealReference {
             engine: "statevector".into(),
             marginals: marginals_of_distribution(&p),

@@ -15,9 +15,9 @@ use num_complex::Complex64 as C64;
 use rayon::prelude::*;
 
 use super::channel::mixing_weight;
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Mat2, Mat4};
-use bfly_core::error::{format_bytes, Error, Result};
-use bfly_sim::statevector::available_memory;
+use bfly_core::error::{Error, Result};
 
 /// Largest `n` the density-matrix engine accepts (`4^12 · 16 B = 256 MiB`).
 pub const MAX_DENSITY_QUBITS: usize = 12;
@@ -81,23 +81,15 @@ pub struct DensityMatrix {
 }
 
 impl DensityMatrix {
-    /// `|0…0><0…0|`. Refuses `n > MAX_DENSITY_QUBITS` or more memory than available.
+    /// `|0…0><0…0|`. Refuses `n > MAX_DENSITY_QUBITS`, or more memory than the budget
+    /// allows ([`Error::ResourceExceeded`]).
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 || n > MAX_DENSITY_QUBITS {
             return Err(Error::NoisySimulation(format!(
                 "the density-matrix engine takes 1..={MAX_DENSITY_QUBITS} qubits (4^n entries), got {n}; use state-vector or MPS trajectories"
             )));
         }
-        let needed = 16.0 * 4f64.powi(n as i32);
-        if let Some(avail) = available_memory() {
-            if needed > 0.9 * avail as f64 {
-                return Err(Error::NoisySimulation(format!(
-                    "a {n}-qubit density matrix needs {} but only {} is available; use trajectories",
-                    format_bytes(needed),
-                    format_bytes(avail as f64)
-                )));
-            }
-        }
+        Need::density_matrix(n).check()?;
         let mut rho = vec![C64::new(0.0, 0.0); 1usize << (2 * n)];
         rho[0] = C64::new(1.0, 0.0);
         Ok(DensityMatrix { n, rho })

@@ -10,11 +10,17 @@
 //! threading. The same seeds are used for every circuit (common random numbers), so
 //! differences between circuits (parameter shifts) are not swamped by trajectory noise.
 //!
-//! **Shots.** When a full distribution exists (density matrix, state-vector trajectories)
-//! shots are drawn from the (trajectory-averaged) distribution after readout error. On the
-//! MPS, shots are split round-robin over trajectories (trajectory `t` gets
-//! `⌊S/T⌋ + [t < S mod T]` of them), sampled from that trajectory's state and then flipped
-//! by readout error; a trajectory with no shot is not simulated.
+//! **Shots** are kept as counts (memory grows with the distinct outcomes, not the shots).
+//! When a full distribution exists (density matrix, state-vector trajectories) they are
+//! one multinomial draw from the (trajectory-averaged) distribution after readout error
+//! ([`bfly_core::sampling::multinomial_counts`]). On the MPS, shots are split round-robin
+//! over trajectories (trajectory `t` gets `⌊S/T⌋ + [t < S mod T]` of them), counted from
+//! that trajectory's state ([`Simulator::sample_counts`]) and then flipped by readout
+//! error ([`readout::apply_to_counts`]); a trajectory with no shot is not simulated.
+//!
+//! **Memory** is checked before anything is allocated ([`NoisyConfig::check_budget`]):
+//! the density matrix, the state-vector trajectories' distributions, or one MPS per thread
+//! at its peak; trajectories are summed as they finish, so their number costs no memory.
 
 use bfly_core::progress::{FinishOnDrop, Progress};
 use rand::SeedableRng;
@@ -30,11 +36,14 @@ use super::postselect::{
 };
 use super::readout;
 use bfly_core::bits::BitString;
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Circuit, Gate, Parameters};
 use bfly_core::error::{Error, Result};
+use bfly_core::sampling::multinomial_counts;
 use bfly_exec::{derive_seed, Histogram};
 use bfly_sim::mps::{run_mps, MpsConfig};
 use bfly_sim::{Engine, Simulator, StateVector};
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// Largest `n` for which [`NoisyMethod::Auto`] picks the density matrix (`4^10 · 16 B` = 16 MiB).
@@ -240,6 +249,34 @@ impl NoisyConfig {
         }
         self.engine.validate()
     }
+
+    /// Refuse, before anything is allocated, a run of `circuit` under this configuration
+    /// that would not fit the memory budget ([`Error::ResourceExceeded`]): the density
+    /// matrix and its probabilities, the state-vector trajectories (one state per thread,
+    /// the ideal distribution, the running average and a batch of distributions), or the
+    /// MPS trajectories (the ideal state and one per thread, each at the peak its bond cap
+    /// allows). Shot histograms are checked when they are drawn. [`simulate_noisy`] calls
+    /// this first.
+    pub fn check_budget(&self, circuit: &Circuit) -> Result<()> {
+        let n = circuit.qubits;
+        let threads = rayon::current_num_threads();
+        match self.engine.resolve(n)? {
+            // Beyond MAX_DENSITY_QUBITS the engine refuses by name.
+            NoisyMethod::DensityMatrix if n <= MAX_DENSITY_QUBITS => {
+                Need::density_matrix(n).plus(8 << n).check()
+            }
+            NoisyMethod::Trajectories(Engine::StateVector) => {
+                Need::state_vector(n).check()?;
+                Need::statevector_trajectories(n, batch_size(n), threads).check()
+            }
+            NoisyMethod::Trajectories(Engine::Mps { chi, .. }) => {
+                // Pauli insertions at most double the gates of a trajectory.
+                let ops = circuit.ops.len().saturating_mul(2);
+                Need::mps_trajectories(n, chi, ops, threads).check()
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What a noisy run returns.
@@ -305,14 +342,27 @@ pub fn marginals_of_distribution(p: &[f64]) -> Vec<f64> {
     m
 }
 
-/// Draw `shots` basis-state indices from `p` with a seeded ChaCha8 stream.
-fn sample_distribution(p: &[f64], shots: usize, seed: u64) -> Vec<usize> {
+/// Counts of `shots` shots from `p` (over the `2^n` basis states, index bit `q` = qubit
+/// `q`): one multinomial draw with a seeded ChaCha8 stream, its outcomes checked against
+/// the memory budget first.
+fn histogram_of_distribution(n: usize, p: &[f64], shots: u64, seed: u64) -> Result<Histogram> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // A density matrix's diagonal can carry round-off just below zero: such entries are
     // drawn as zero (NaN stays NaN and is refused).
-    let p: Vec<f64> = p.iter().map(|&x| if x < 0.0 { 0.0 } else { x }).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    bfly_core::sampling::sample_indices(&p, shots, &mut rng)
-        .expect("a noisy outcome distribution is finite, non-negative and sums to one")
+    let counts = multinomial_counts(
+        p.len(),
+        |i| if p[i] < 0.0 { 0.0 } else { p[i] },
+        shots,
+        &mut rng,
+        |entries| Need::histogram(n, shots, entries as u128).check(),
+    )?;
+    Ok(Histogram {
+        shots: usize::try_from(shots).unwrap_or(usize::MAX),
+        counts: counts
+            .into_iter()
+            .map(|(i, c)| (BitString::from_index(n, i as u64), c))
+            .collect(),
+    })
 }
 
 /// The exact density matrix after the noisy circuit (no readout error).
@@ -407,6 +457,7 @@ pub fn simulate_noisy(
     if let Some(k) = config.postselect_weight {
         check_weight(k, n)?;
     }
+    config.check_budget(circuit)?;
     let gates = noisy_gates(circuit, values, config)?;
     let engine = config.engine.resolve(n)?;
     let trajectories = if config.model.gates_are_ideal() {
@@ -435,7 +486,7 @@ pub fn simulate_noisy(
             progress.advance(1);
             let mut p = rho.probabilities();
             readout::apply_to_distribution(&readout_error, &mut p);
-            Ok(from_distribution(n, engine, 0, p, config, shots))
+            from_distribution(n, engine, 0, p, config, shots)
         }
         NoisyMethod::Trajectories(Engine::StateVector) => {
             // Trajectories without any Pauli error (most of them at hardware rates) all
@@ -477,14 +528,7 @@ pub fn simulate_noisy(
             let scale = 1.0 / trajectories as f64;
             acc.iter_mut().for_each(|a| *a *= scale);
             readout::apply_to_distribution(&readout_error, &mut acc);
-            Ok(from_distribution(
-                n,
-                engine,
-                trajectories,
-                acc,
-                config,
-                shots,
-            ))
+            from_distribution(n, engine, trajectories, acc, config, shots)
         }
         NoisyMethod::Trajectories(Engine::Mps { chi, cutoff }) => {
             let mps_config = MpsConfig::new(chi, cutoff)?;
@@ -513,7 +557,7 @@ fn from_distribution(
     p: Vec<f64>,
     config: &NoisyConfig,
     shots: Option<(usize, u64)>,
-) -> NoisyOutcome {
+) -> Result<NoisyOutcome> {
     let (marginals, histogram, postselection) = match shots {
         None => (
             marginals_of_distribution(&p),
@@ -523,18 +567,14 @@ fn from_distribution(
                 .map(|k| postselect_distribution(&p, k)),
         ),
         Some((s, seed)) => {
-            let samples: Vec<BitString> = sample_distribution(&p, s, seed)
-                .into_iter()
-                .map(|i| BitString::from_index(n, i as u64))
-                .collect();
-            let h = Histogram::from_samples(&samples);
+            let h = histogram_of_distribution(n, &p, s as u64, seed)?;
             let ps = config
                 .postselect_weight
                 .map(|k| postselect_histogram(&h, n, k));
             (h.marginals(n), Some(h), ps)
         }
     };
-    NoisyOutcome {
+    Ok(NoisyOutcome {
         n_qubits: n,
         engine,
         trajectories,
@@ -543,7 +583,7 @@ fn from_distribution(
         histogram,
         postselection,
         mps_min_fidelity_estimate: None,
-    }
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -572,9 +612,16 @@ fn run_mps_trajectories(
     };
     struct PerTrajectory {
         marginals: Vec<f64>,
-        samples: Vec<BitString>,
+        counts: Vec<(BitString, u64)>,
         weight: Option<(f64, Vec<f64>)>,
         fidelity: f64,
+    }
+    // The shot histograms: at most min(S, 2^n) outcomes merged, and as many again in
+    // the batch of per-trajectory counts being merged (their shots sum to at most S).
+    if let Some((s, _)) = shots {
+        let outcomes = if n >= 128 { u128::MAX } else { 1u128 << n };
+        let one = Need::histogram(n, s as u64, outcomes);
+        one.clone().plus(one.bytes()).check()?;
     }
     let batch = 16;
     // Trajectories without any Pauli error (most of them at hardware rates) share one MPS.
@@ -584,7 +631,12 @@ fn run_mps_trajectories(
         &Parameters::default(),
         mps_config,
     )?;
-    let mut results: Vec<PerTrajectory> = Vec::with_capacity(trajectories);
+    // Running sums, in trajectory order (so they do not depend on the thread count).
+    let mut marginal_sum = vec![0.0; n];
+    let mut kept_sum = 0.0;
+    let mut joint_sum = vec![0.0; n];
+    let mut min_fidelity = f64::INFINITY;
+    let mut merged: BTreeMap<BitString, u64> = BTreeMap::new();
     let mut t0 = 0;
     while t0 < trajectories {
         let t1 = (t0 + batch).min(trajectories);
@@ -596,7 +648,7 @@ fn run_mps_trajectories(
                     progress.advance(1);
                     return Ok(PerTrajectory {
                         marginals: vec![0.0; n],
-                        samples: Vec::new(),
+                        counts: Vec::new(),
                         weight: None,
                         fidelity: 1.0,
                     });
@@ -613,14 +665,12 @@ fn run_mps_trajectories(
                     )?;
                     &own
                 };
-                let mut samples = Vec::new();
+                let mut counts = Vec::new();
                 if let Some((_, seed)) = shots {
                     let shot_seed = derive_seed(seed, t as u64, 0);
-                    samples = mps.sample(s, shot_seed);
+                    counts = mps.sample_counts(s as u64, shot_seed)?;
                     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, t as u64, 1));
-                    for b in &mut samples {
-                        readout::apply_to_shot(&readout_error, b, &mut rng);
-                    }
+                    counts = readout::apply_to_counts(&readout_error, counts, &mut rng);
                 }
                 let weight = match exact_weight {
                     Some(k) => Some(super::weight::weight_resolved(mps, &readout_error, k)?),
@@ -628,44 +678,52 @@ fn run_mps_trajectories(
                 };
                 progress.advance(1);
                 Ok(PerTrajectory {
-                    marginals: mps.marginals(),
-                    samples,
+                    marginals: if shots.is_none() {
+                        mps.marginals()
+                    } else {
+                        Vec::new()
+                    },
+                    counts,
                     weight,
                     fidelity: mps.report().fidelity_estimate,
                 })
             })
             .collect::<Result<_>>()?;
-        results.extend(part);
+        for r in part {
+            min_fidelity = min_fidelity.min(r.fidelity);
+            marginal_sum
+                .iter_mut()
+                .zip(&r.marginals)
+                .for_each(|(a, x)| *a += x);
+            if let Some((w, j)) = &r.weight {
+                kept_sum += w;
+                joint_sum.iter_mut().zip(j).for_each(|(a, x)| *a += x);
+            }
+            for (bits, count) in r.counts {
+                *merged.entry(bits).or_default() += count;
+            }
+        }
         t0 = t1;
     }
-    let min_fidelity = results
-        .iter()
-        .map(|r| r.fidelity)
-        .fold(f64::INFINITY, f64::min);
     let (marginals, histogram, postselection) = match shots {
         None => {
-            let mut m = vec![0.0; n];
-            for r in &results {
-                m.iter_mut().zip(&r.marginals).for_each(|(a, x)| *a += x);
-            }
             let scale = 1.0 / trajectories as f64;
-            m.iter_mut().for_each(|a| *a *= scale);
+            marginal_sum.iter_mut().for_each(|a| *a *= scale);
             let ps = config.postselect_weight.map(|k| {
-                let mut kept = 0.0;
-                let mut joint = vec![0.0; n];
-                for r in &results {
-                    let (w, j) = r.weight.as_ref().expect("computed in exact mode");
-                    kept += w;
-                    joint.iter_mut().zip(j).for_each(|(a, x)| *a += x);
-                }
-                joint.iter_mut().for_each(|a| *a *= scale);
-                super::postselect::finish(k, kept * scale, joint, None)
+                joint_sum.iter_mut().for_each(|a| *a *= scale);
+                super::postselect::finish(k, kept_sum * scale, joint_sum, None)
             });
-            (readout::apply_to_marginals(&readout_error, &m), None, ps)
+            (
+                readout::apply_to_marginals(&readout_error, &marginal_sum),
+                None,
+                ps,
+            )
         }
-        Some(_) => {
-            let samples: Vec<BitString> = results.into_iter().flat_map(|r| r.samples).collect();
-            let h = Histogram::from_samples(&samples);
+        Some((s, _)) => {
+            let h = Histogram {
+                shots: s,
+                counts: merged.into_iter().collect(),
+            };
             let ps = config
                 .postselect_weight
                 .map(|k| postselect_histogram(&h, n, k));

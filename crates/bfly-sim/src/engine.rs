@@ -41,6 +41,7 @@ use crate::mps::{run_mps, Mps, MpsConfig, Routing, SiteOrdering, Truncation, Tru
 use crate::subspace::binomial;
 use crate::{Simulator, StateVector, SubspaceState};
 use bfly_core::bits::BitString;
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Circuit, Parameters};
 use bfly_core::error::{Error, Result};
 
@@ -362,6 +363,9 @@ impl Simulator for State {
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString> {
         self.inner().sample(shots, seed)
     }
+    fn sample_counts(&self, shots: u64, seed: u64) -> Result<Vec<(BitString, u64)>> {
+        self.inner().sample_counts(shots, seed)
+    }
     fn explicit_amplitudes(&self) -> Option<Vec<(BitString, C64)>> {
         self.inner().explicit_amplitudes()
     }
@@ -395,6 +399,10 @@ pub fn simulate_with_layout(
             State::Subspace(s)
         }
         (Engine::Unary, _) => {
+            // The weight-1 amplitudes (8 bytes per qubit), then the weight-1 subspace.
+            Need::subspace(circuit.qubits, 1)
+                .plus((circuit.qubits as u64).saturating_mul(8))
+                .check()?;
             let y = crate::unary::weight_one_amplitudes(circuit, values)?;
             State::Subspace(SubspaceState::from_weight_one(&y)?)
         }

@@ -96,8 +96,20 @@ pub trait Simulator: Send + Sync {
     /// `<ψ|ψ>` (1 for exact engines, up to rounding).
     fn norm_squared(&self) -> f64;
 
-    /// `shots` measurement outcomes of all qubits, reproducible from `seed`.
+    /// `shots` measurement outcomes of all qubits, reproducible from `seed`. Memory grows
+    /// with `shots`; for many shots use [`Simulator::sample_counts`].
     fn sample(&self, shots: usize, seed: u64) -> Vec<BitString>;
+
+    /// Measurement counts of `shots` shots of all qubits, reproducible from `seed`:
+    /// `(outcome, count)` for every outcome drawn (counts ≥ 1, summing to `shots`), sorted
+    /// by outcome. Memory grows with the number of distinct outcomes, never with `shots`
+    /// (any `u64`), and is checked against the [`bfly_core::budget`] first
+    /// ([`Error::ResourceExceeded`]). The exact engines draw a multinomial from their
+    /// probabilities ([`bfly_core::sampling::multinomial_counts`]); the MPS engines split
+    /// the shots site by site with binomial draws, so identical prefixes are computed once.
+    /// The random stream differs from [`Simulator::sample`]'s: the same seed gives other,
+    /// equally distributed, counts.
+    fn sample_counts(&self, shots: u64, seed: u64) -> Result<Vec<(BitString, u64)>>;
 
     /// Every basis state with a non-zero amplitude, for engines that store amplitudes
     /// explicitly (state vector, subspace); `None` for compressed engines (MPS).
@@ -126,6 +138,30 @@ pub(crate) fn check_bits(bits: &BitString, n: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Multinomial counts of `shots` shots over explicit amplitudes (probabilities `|amps[i]|²`),
+/// with basis state `outcome(i)` for entry `i`, checked against the memory budget; sorted
+/// by outcome.
+pub(crate) fn count_amplitudes(
+    amps: &[C64],
+    n: usize,
+    shots: u64,
+    seed: u64,
+    outcome: impl Fn(usize) -> BitString,
+) -> Result<Vec<(BitString, u64)>> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let counts = bfly_core::sampling::multinomial_counts(
+        amps.len(),
+        |i| amps[i].norm_sqr(),
+        shots,
+        &mut rng,
+        |entries| bfly_core::budget::Need::histogram(n, shots, entries as u128).check(),
+    )?;
+    let mut out: Vec<(BitString, u64)> = counts.into_iter().map(|(i, c)| (outcome(i), c)).collect();
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 /// Draw `shots` indices with probabilities `|amps[i]|²` (normalised by their sum), with a

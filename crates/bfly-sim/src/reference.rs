@@ -19,7 +19,7 @@ use crate::fidelity::overlap_with_dense;
 use crate::mps::u1::fixed_input_weight;
 use crate::mps::{run_mps, Mps, MpsConfig, Truncation};
 use crate::subspace::binomial;
-use crate::{Simulator, StateVector};
+use crate::Simulator;
 use bfly_core::circuit::{Circuit, Parameters};
 use bfly_core::error::{Error, Result};
 
@@ -71,7 +71,7 @@ impl ExactReference {
         bond_cap: usize,
     ) -> Result<Option<Self>> {
         let n = circuit.qubits;
-        if n <= MAX_EXACT_QUBITS && StateVector::new(n).is_ok() {
+        if n <= MAX_EXACT_QUBITS && bfly_core::budget::Need::state_vector(n).check().is_ok() {
             let sv = simulate_with_layout(&Engine::StateVector, circuit, values, layout)?;
             let amplitudes = sv
                 .as_state_vector()

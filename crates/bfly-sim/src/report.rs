@@ -64,6 +64,24 @@ impl SampleSummary {
     }
 }
 
+impl SampleSummary {
+    /// From measurement counts (as [`Simulator::sample_counts`] returns them), sorted
+    /// most frequent first (ties by outcome).
+    pub fn from_counts(counts: Vec<(BitString, u64)>, seed: u64) -> Self {
+        let shots = counts.iter().fold(0u64, |a, c| a.saturating_add(c.1));
+        let mut counts: Vec<(BitString, usize)> = counts
+            .into_iter()
+            .map(|(b, c)| (b, usize::try_from(c).unwrap_or(usize::MAX)))
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        SampleSummary {
+            shots: usize::try_from(shots).unwrap_or(usize::MAX),
+            seed,
+            counts,
+        }
+    }
+}
+
 impl SimulationReport {
     /// Read the observables of a finished state.
     pub fn from_state(state: &dyn Simulator, ops: usize) -> Self {

@@ -4,10 +4,11 @@
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
 
-use super::{check_bits, sample_amplitudes, Simulator};
+use super::{check_bits, count_amplitudes, sample_amplitudes, Simulator};
 use bfly_core::bits::BitString;
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Mat2, Mat4};
-use bfly_core::error::{format_bytes, Error, Result};
+use bfly_core::error::{Error, Result};
 
 /// Below this many amplitudes, gates run on one thread (rayon overhead dominates).
 const PARALLEL_THRESHOLD: usize = 1 << 14;
@@ -26,27 +27,17 @@ struct SharedMut(*mut C64);
 unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 
-/// Memory the OS reports as available, in bytes (Linux `/proc/meminfo`).
+/// Memory the OS reports as available, in bytes (Linux `/proc/meminfo`); see
+/// [`bfly_core::budget::available_memory`].
 pub fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    bfly_core::budget::available_memory()
 }
 
 impl StateVector {
-    /// `|0…0>` on `n` qubits. Refuses, stating the memory needed, if it cannot fit.
+    /// `|0…0>` on `n` qubits. Refuses with [`Error::ResourceExceeded`], stating the memory
+    /// needed, if it does not fit the [`bfly_core::budget`].
     pub fn new(n: usize) -> Result<Self> {
-        let needed = 16.0 * 2f64.powi(n as i32);
-        let available = available_memory().map(|b| b as f64);
-        let fits = n < 60 && available.is_none_or(|a| needed <= 0.9 * a);
-        if !fits {
-            return Err(Error::StateTooLarge {
-                n_qubits: n,
-                needed: format_bytes(needed),
-                available: available.map_or("an unknown amount".into(), format_bytes),
-            });
-        }
+        Need::state_vector(n).check()?;
         let mut amps = vec![C64::new(0.0, 0.0); 1usize << n];
         amps[0] = C64::new(1.0, 0.0);
         Ok(StateVector { n, amps })
@@ -214,5 +205,11 @@ impl Simulator for StateVector {
             .into_iter()
             .map(|i| BitString::from_index(self.n, i as u64))
             .collect()
+    }
+
+    fn sample_counts(&self, shots: u64, seed: u64) -> Result<Vec<(BitString, u64)>> {
+        count_amplitudes(&self.amps, self.n, shots, seed, |i| {
+            BitString::from_index(self.n, i as u64)
+        })
     }
 }

@@ -13,8 +13,9 @@
 
 use num_complex::Complex64 as C64;
 
-use super::{check_bits, sample_amplitudes, Simulator};
+use super::{check_bits, count_amplitudes, sample_amplitudes, Simulator};
 use bfly_core::bits::BitString;
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Mat4};
 use bfly_core::error::{Error, Result};
 
@@ -74,13 +75,29 @@ fn rank_merged(binom: &[Vec<u64>], set: &[usize], extra: &[usize]) -> usize {
 }
 
 /// Calls `f` on every `r`-subset of `items` (sorted), in colexicographic order.
-fn for_each_subset(items: &[usize], r: usize, mut f: impl FnMut(&[usize])) {
-    let m = items.len();
+fn for_each_subset(items: &[usize], r: usize, f: impl FnMut(&[usize])) {
+    for_each_subset_of(items.len(), |i| items[i], r, f)
+}
+
+/// Calls `f` on every `r`-subset of the qubits `0..n`, in colexicographic order (as
+/// [`for_each_subset`] on `0..n`, without a list of the `n` qubits).
+fn for_each_qubit_subset(n: usize, r: usize, f: impl FnMut(&[usize])) {
+    for_each_subset_of(n, |i| i, r, f)
+}
+
+/// Calls `f` on every `r`-subset of the `m` sorted items `item(0..m)`, in colexicographic
+/// order.
+fn for_each_subset_of(
+    m: usize,
+    item: impl Fn(usize) -> usize,
+    r: usize,
+    mut f: impl FnMut(&[usize]),
+) {
     if r > m {
         return;
     }
     let mut idx: Vec<usize> = (0..r).collect();
-    let mut subset: Vec<usize> = idx.iter().map(|&i| items[i]).collect();
+    let mut subset: Vec<usize> = idx.iter().map(|&i| item(i)).collect();
     loop {
         f(&subset);
         // Advance: smallest i whose index can grow without meeting the next one.
@@ -92,21 +109,24 @@ fn for_each_subset(items: &[usize], r: usize, mut f: impl FnMut(&[usize])) {
             return;
         }
         idx[i] += 1;
-        subset[i] = items[idx[i]];
+        subset[i] = item(idx[i]);
         for j in 0..i {
             idx[j] = j;
-            subset[j] = items[j];
+            subset[j] = item(j);
         }
     }
 }
 
 impl SubspaceState {
-    /// `|0…0>` on `n` qubits (weight 0).
+    /// `|0…0>` on `n` qubits (weight 0). Allocates nothing per qubit: the binomial table
+    /// is built (and checked against the memory budget) when a gate moves the state to a
+    /// weight `k ≥ 1`.
     pub fn new(n: usize) -> Self {
         SubspaceState {
             n,
             k: 0,
-            binom: binomial_table(n, 0),
+            // Ranks of the empty set read no table entry.
+            binom: Vec::new(),
             amps: vec![C64::new(1.0, 0.0)],
         }
     }
@@ -133,7 +153,17 @@ impl SubspaceState {
         Ok(s)
     }
 
+    /// The zero vector of weight `k`: refused with [`Error::ResourceExceeded`] if it does
+    /// not fit the memory budget, or [`Error::SubspaceTooLarge`] beyond
+    /// [`MAX_DIMENSION`].
     fn with_weight(n: usize, k: usize) -> Result<Self> {
+        if k == 0 {
+            return Ok(SubspaceState {
+                amps: vec![C64::new(0.0, 0.0)],
+                ..Self::new(n)
+            });
+        }
+        Need::subspace(n, k).check()?;
         let dim = binomial(n, k);
         if dim > MAX_DIMENSION as f64 {
             return Err(Error::SubspaceTooLarge {
@@ -198,10 +228,9 @@ impl SubspaceState {
 
     /// Apply a diagonal phase to every basis state: `phase(set)`.
     fn apply_diagonal(&mut self, phase: impl Fn(&[usize]) -> C64) {
-        let all: Vec<usize> = (0..self.n).collect();
         let mut r = 0;
         let amps = &mut self.amps;
-        for_each_subset(&all, self.k, |set| {
+        for_each_qubit_subset(self.n, self.k, |set| {
             amps[r] *= phase(set);
             r += 1;
         });
@@ -319,9 +348,8 @@ impl Simulator for SubspaceState {
 
     fn marginals(&self) -> Vec<f64> {
         let mut out = vec![0.0; self.n];
-        let all: Vec<usize> = (0..self.n).collect();
         let mut r = 0;
-        for_each_subset(&all, self.k, |set| {
+        for_each_qubit_subset(self.n, self.k, |set| {
             let p = self.amps[r].norm_sqr();
             for &q in set {
                 out[q] += p;
@@ -336,10 +364,9 @@ impl Simulator for SubspaceState {
     }
 
     fn explicit_amplitudes(&self) -> Option<Vec<(BitString, C64)>> {
-        let all: Vec<usize> = (0..self.n).collect();
         let mut out = Vec::new();
         let mut r = 0;
-        for_each_subset(&all, self.k, |set| {
+        for_each_qubit_subset(self.n, self.k, |set| {
             let a = self.amps[r];
             if a.norm_sqr() > 0.0 {
                 out.push((BitString::from_ones(self.n, set).expect("in range"), a));
@@ -354,6 +381,12 @@ impl Simulator for SubspaceState {
             .into_iter()
             .map(|r| BitString::from_ones(self.n, &self.unrank(r)).expect("ranks unrank in range"))
             .collect()
+    }
+
+    fn sample_counts(&self, shots: u64, seed: u64) -> Result<Vec<(BitString, u64)>> {
+        count_amplitudes(&self.amps, self.n, shots, seed, |r| {
+            BitString::from_ones(self.n, &self.unrank(r)).expect("ranks unrank in range")
+        })
     }
 }
 

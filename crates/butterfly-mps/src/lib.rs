@@ -10,6 +10,7 @@
 //!   [`sim::Engine`] and run with [`sim::simulate`]; [`sim::ExactReference`] gives exact
 //!   references and says when one is not exact.
 //! - [`bits`]: bitstrings of any length.
+//! - [`budget`]: the memory budget every engine checks before it allocates.
 //! - [`exec`]: executors, shot plans and histograms, through which training, noise and
 //!   IonQ runs go.
 //! - [`noise`]: noise models (IonQ presets), density-matrix and trajectory simulation,
@@ -35,7 +36,7 @@
 
 #![warn(missing_docs)]
 
-pub use bfly_core::{bits, circuit, error, io, progress, BitString, Error, Result};
+pub use bfly_core::{bits, budget, circuit, error, io, progress, BitString, Error, Result};
 pub use bfly_exec as exec;
 pub use bfly_ionq as ionq;
 pub use bfly_ionq::compile;

@@ -1,5 +1,6 @@
 //! `bfly butterfly`: write a loader + Butterfly circuit to JSON.
 
+use butterfly_mps::budget::Need;
 use butterfly_mps::circuit::loaders::Loader;
 use butterfly_mps::circuit::{Butterfly, ButterflyWorkload, LayerOrdering};
 use butterfly_mps::Result;
@@ -66,6 +67,22 @@ pub fn run(args: Args) -> Result<()> {
         loader,
         seed: args.seed,
     };
+    // The Butterfly checks its own size; with the loader (at most one gate, one input and
+    // one data value per qubit) the whole circuit must fit too.
+    let butterfly = Butterfly::new(workload.qubits, workload.layers, workload.ordering)?;
+    let n = workload.qubits as u128;
+    let ops = n + butterfly.n_params() as u128;
+    Need::circuit(
+        format!(
+            "a circuit of {} qubits with its loader ({ops} operations)",
+            workload.qubits
+        ),
+        workload.qubits,
+        ops,
+        ops + n,
+        "use fewer qubits (--qubits) or layers (--layers)",
+    )
+    .check()?;
     let circuit = workload.build()?;
     circuit.save(&args.out)?;
     let two_qubit = circuit.ops.iter().filter(|g| g.qubits().len() == 2).count();

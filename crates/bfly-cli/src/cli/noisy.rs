@@ -63,7 +63,8 @@ pub struct Args {
     /// Seed of the trajectories.
     #[arg(long, default_value_t = 0)]
     noise_seed: u64,
-    /// Shots to sample (0: exact probabilities).
+    /// Shots to sample (0: exact probabilities), kept as counts: memory grows with the
+    /// distinct outcomes, not with the shots.
     #[arg(long, default_value_t = 0)]
     shots: usize,
     /// Seed of the shot sampler.
@@ -129,6 +130,8 @@ pub fn run(args: Args) -> Result<()> {
         rbs_two_qubit_gates: args.rbs_two_qubit_gates,
     };
     let load = t0.elapsed().as_secs_f64();
+    // Refuse a noisy run that cannot fit before spending time on the ideal reference.
+    config.check_budget(&circuit)?;
     let t1 = Instant::now();
     let ideal = ideal_reference(&circuit, &values, args.chi)?;
     let ideal_time = t1.elapsed().as_secs_f64();

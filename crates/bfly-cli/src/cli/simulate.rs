@@ -1,6 +1,7 @@
 //! `bfly simulate`: run a circuit file on a chosen engine.
 
 use super::engine_arg::{engines, SIMULATE_BACKENDS};
+use butterfly_mps::budget::Need;
 use butterfly_mps::circuit::{Circuit, Parameters};
 use butterfly_mps::report::{SampleSummary, SimulationReport};
 use butterfly_mps::sim::fidelity::true_fidelity;
@@ -71,9 +72,12 @@ pub struct Args {
     /// numpy; versioned, atomic write).
     #[arg(long)]
     save_state: Option<PathBuf>,
-    /// Number of measurement shots to sample (0: none).
+    /// Number of measurement shots to sample (0: none). Shots are aggregated into counts
+    /// (memory grows with the distinct outcomes, not with the shots; any number up to
+    /// 2^64 − 1): a multinomial draw from the exact engines' probabilities, binomial
+    /// splits site by site on the MPS.
     #[arg(long, default_value_t = 0)]
-    shots: usize,
+    shots: u64,
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -121,6 +125,8 @@ pub fn run(args: Args) -> Result<()> {
     let mut details = Vec::new();
     let mut extra_timings = Vec::new();
     let t1 = Instant::now();
+    // Amplitudes an exact engine stores (what --amplitudes may list).
+    let mut stored_amplitudes = None;
     let state: Box<dyn Simulator> = match args.backend {
         Engine::Mps { .. } => {
             let config = MpsConfig {
@@ -195,7 +201,14 @@ pub fn run(args: Args) -> Result<()> {
                 Box::new(mps)
             }
         }
-        other => Box::new(simulate(&other, &circuit, &values)?),
+        other => {
+            let state = simulate(&other, &circuit, &values)?;
+            stored_amplitudes = state
+                .as_state_vector()
+                .map(|s| s.amplitudes().len())
+                .or(state.as_subspace().map(|s| s.dimension()));
+            Box::new(state)
+        }
     };
     let sim_time = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();
@@ -216,13 +229,16 @@ pub fn run(args: Args) -> Result<()> {
         .insert("observables".into(), t2.elapsed().as_secs_f64());
     if args.shots > 0 {
         let t3 = Instant::now();
-        let samples = state.sample(args.shots, args.seed);
-        report.samples = Some(SampleSummary::from_samples(&samples, args.seed));
+        let counts = state.sample_counts(args.shots, args.seed)?;
+        report.samples = Some(SampleSummary::from_counts(counts, args.seed));
         report
             .timings
             .insert("sample".into(), t3.elapsed().as_secs_f64());
     }
     if let Some(path) = &args.amplitudes {
+        if let Some(entries) = stored_amplitudes {
+            Need::amplitude_listing(circuit.qubits, entries as u128).check()?;
+        }
         let amps = state.explicit_amplitudes().ok_or_else(|| {
             Error::InvalidInput(format!(
                 "--amplitudes needs an engine that stores amplitudes explicitly (statevector or subspace), not {}",

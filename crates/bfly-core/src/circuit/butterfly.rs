@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Circuit, Gate, Param};
+use crate::budget::Need;
 use crate::error::{Error, Result};
 
 /// Order of the strides across layers.
@@ -36,7 +37,9 @@ pub struct Butterfly {
 
 impl Butterfly {
     /// A Butterfly with `layers` layers; errors if `qubits` is not a power of two ≥ 2 or
-    /// `layers` is not in `1..=log2(qubits)`.
+    /// `layers` is not in `1..=log2(qubits)`, or ([`Error::ResourceExceeded`]) if its
+    /// `qubits/2 · layers` gates and angles would not fit in memory as a circuit
+    /// ([`Need::circuit`]).
     pub fn new(qubits: usize, layers: usize, ordering: LayerOrdering) -> Result<Self> {
         if qubits < 2 || !qubits.is_power_of_two() {
             let above = qubits.max(2).next_power_of_two();
@@ -55,6 +58,15 @@ impl Butterfly {
                 max,
             });
         }
+        let gates = (qubits / 2) as u128 * layers as u128;
+        Need::circuit(
+            format!("a Butterfly of {qubits} qubits and {layers} layers ({gates} gates)"),
+            qubits,
+            gates,
+            gates,
+            "use fewer qubits or layers",
+        )
+        .check()?;
         Ok(Butterfly {
             qubits,
             layers,
@@ -129,5 +141,37 @@ impl Butterfly {
         self.append_to(&mut c, 0)
             .expect("Butterfly pairs are always valid");
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_butterfly_too_large_for_memory_is_refused_before_any_gate() {
+        let n = 1usize << 40;
+        let e = Butterfly::full(n, LayerOrdering::CouplingFirst).unwrap_err();
+        assert!(matches!(e, Error::ResourceExceeded { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "a Butterfly of 1099511627776 qubits and 40 layers (21990232555520 gates) needs"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("use fewer qubits or layers"), "{text}");
+        // The largest power of two: the gate count saturates nothing.
+        let top = 1usize << (usize::BITS - 1);
+        assert!(matches!(
+            Butterfly::new(top, 63, LayerOrdering::CouplingLast),
+            Err(Error::ResourceExceeded { .. })
+        ));
+        assert_eq!(
+            Butterfly::full(1024, LayerOrdering::CouplingFirst)
+                .unwrap()
+                .n_params(),
+            5120
+        );
     }
 }

@@ -76,6 +76,7 @@ use std::str::FromStr;
 
 use self::mat::{dagger2, id2, mul2, pauli_x};
 use self::single::{frame_matrix, natives_exact, natives_with_frame, zyz, Native1, ZERO_TOL};
+use bfly_core::budget::Need;
 use bfly_core::circuit::gate::{gpi_matrix, ry_matrix, rz_matrix};
 use bfly_core::circuit::{BoundGate, Circuit, Gate, Mat2, Param, Parameters};
 use bfly_core::error::{Error, Result};
@@ -557,14 +558,17 @@ fn hadamard() -> Mat2 {
 
 /// Compile `circuit` with slot `values` for `target`.
 ///
-/// Errors: a slot without a value ([`Error::MissingParameter`]), a generic `unitary2`
-/// ([`Error::CannotCompile`]), or a matrix that is not unitary ([`Error::Numerical`]).
+/// Errors: a circuit whose compilation may not fit the memory budget
+/// ([`Error::ResourceExceeded`], checked first: see [`Need::compile`]), a slot without a
+/// value ([`Error::MissingParameter`]), a generic `unitary2` ([`Error::CannotCompile`]),
+/// or a matrix that is not unitary ([`Error::Numerical`]).
 pub fn compile(
     circuit: &Circuit,
     values: &Parameters,
     target: Target,
     options: &CompileOptions,
 ) -> Result<Compiled> {
+    Need::compile(circuit.qubits, circuit.ops.len()).check()?;
     circuit.validate()?;
     let mut lowering = Lowering::new(circuit.qubits, target);
     for (op, gate) in circuit.ops.iter().enumerate() {

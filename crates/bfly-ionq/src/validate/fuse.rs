@@ -26,6 +26,7 @@
 use num_complex::Complex64 as C64;
 
 use crate::compile::mat::{id2, kron, mul2, mul4, pauli_x, swap_order};
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use bfly_core::error::{Error, Result};
 
@@ -46,9 +47,22 @@ struct Block {
 
 /// The compiled circuit as weight-preserving two-qubit blocks plus single-qubit gates, in
 /// an order the subspace simulator can run from `|0…0>`.
+///
+/// Refused with [`bfly_core::error::Error::ResourceExceeded`] if its per-qubit tables (a
+/// 2×2 matrix and a block index per qubit, twice) and the bound gates do not fit the
+/// memory budget.
 pub fn fuse_blocks(circuit: &Circuit, values: &Parameters) -> Result<Vec<BoundGate>> {
-    let gates = circuit.bind(values)?;
     let n = circuit.qubits;
+    let ops = circuit.ops.len() as u64;
+    Need::new(
+        format!("fusing a circuit of {n} qubits and {ops} operations into blocks"),
+        (n as u64)
+            .saturating_mul(2 * 64 + 48)
+            .saturating_add(ops.saturating_mul(2 * bfly_core::budget::MPS_GATE_BYTES)),
+        "validate with the MPS engine (--engine mps), or a circuit with fewer qubits",
+    )
+    .check()?;
+    let gates = circuit.bind(values)?;
     let mut blocks: Vec<Block> = Vec::new();
     let mut last: Vec<Option<usize>> = vec![None; n];
     let mut link: Vec<Mat2> = vec![id2(); n];

@@ -31,6 +31,7 @@ use super::{MpsConfig, Routing, Truncation, TruncationReport};
 use crate::linalg::TruncationChoice;
 use crate::{check_bits, Simulator};
 use bfly_core::bits::BitString;
+use bfly_core::budget::Need;
 use bfly_core::circuit::{BoundGate, Circuit, Mat2, Mat4, Parameters};
 use bfly_core::error::{Error, Result};
 
@@ -75,6 +76,9 @@ pub trait SiteStorage: Clone + std::fmt::Debug + Send + Sync + Sized {
     fn admit_two_qubit(_qubits: [usize; 2], _m: &Mat4) -> Result<()> {
         Ok(())
     }
+    /// True for the U(1) storage, whose per-site charge tables grow with `n` (the memory
+    /// budget counts them).
+    const CHARGE_TABLES: bool = false;
     /// Whether a whole run may contain `gate` (checked up front, before any work).
     fn admits(_gate: &BoundGate) -> bool {
         true
@@ -89,6 +93,34 @@ pub trait SiteStorage: Clone + std::fmt::Debug + Send + Sync + Sized {
     fn amplitude(&self, physical: &[usize]) -> C64;
     /// Prepare sampling from `chain` (e.g. move its centre or build environments).
     fn sampler(chain: &Chain<Self>) -> Self::Sampler;
+    /// Bytes [`SiteStorage::sampler`] will allocate for `chain` (checked against the
+    /// memory budget before sampling).
+    fn sampler_bytes(chain: &Chain<Self>) -> u64;
+    /// An upper bound on the number of basis states the state can be measured in: `2^n`,
+    /// or fewer where the storage knows the possible Hamming weights.
+    fn outcome_bound(&self, n: usize) -> u128 {
+        if n >= 128 {
+            u128::MAX
+        } else {
+            1u128 << n
+        }
+    }
+    /// What to advise when a histogram of the possible outcomes does not fit.
+    const HISTOGRAM_ADVICE: &'static str = "; for a Hamming-weight-preserving circuit, --symmetry u1 (or auto) bounds the outcomes by the input's weight";
+    /// What a conditional sample carries from one site to the next (the normalised left
+    /// vector, and for the U(1) engine its charge).
+    type Prefix;
+    /// The prefix before site 0.
+    fn first_prefix(&self) -> Self::Prefix;
+    /// Both outcomes of `site` after `prefix`: `(p_s, prefix_s)` for `s = 0, 1`, with
+    /// `p_s` proportional to the conditional probability of reading `s` (as
+    /// [`SiteStorage::draw`] computes it) and `prefix_s` normalised.
+    fn branches(
+        &self,
+        sampler: &Self::Sampler,
+        site: usize,
+        prefix: &Self::Prefix,
+    ) -> [(f64, Self::Prefix); 2];
     /// One conditional sample, written into `bits` (qubit order via `qubit_at_site`).
     fn draw(
         &self,
@@ -158,7 +190,10 @@ impl<S: SiteStorage> Chain<S> {
     }
 
     /// `|0…0>` on `n ≥ 1` qubits with the config's truncation, layout and routing.
+    /// Refused with [`Error::ResourceExceeded`] if even the product state does not fit the
+    /// memory budget.
     pub fn new(n: usize, config: &MpsConfig) -> Result<Self> {
+        Need::mps_product_state(n, S::CHARGE_TABLES).check()?;
         let zero = [C64::new(1.0, 0.0), C64::new(0.0, 0.0)];
         Self::from_product_state(&vec![zero; n], config)
     }
@@ -183,6 +218,7 @@ impl<S: SiteStorage> Chain<S> {
     /// a qubit with both amplitudes non-zero as a mix of Hamming weights (see
     /// [`crate::mps::u1`]).
     pub fn from_product_state(states: &[[C64; 2]], config: &MpsConfig) -> Result<Self> {
+        Need::mps_product_state(states.len(), S::CHARGE_TABLES).check()?;
         let qubit_at_site = validated_layout(states.len(), config)?;
         let mut amplitudes = Vec::with_capacity(states.len());
         for &q in &qubit_at_site {
@@ -549,5 +585,61 @@ impl<S: SiteStorage> Simulator for Chain<S> {
                 bits
             })
             .collect()
+    }
+
+    /// Counts by binomial splitting, site by site: the shots that read the same prefix
+    /// are split between its two continuations by one binomial draw, depth first, so each
+    /// distinct prefix is computed once (`O(nχ²)` per node of the outcome tree, at most
+    /// `n · min(shots, 2^n)` nodes, and usually far fewer). One ChaCha8 stream seeded with
+    /// `seed`; the result does not depend on the thread count. Before anything is
+    /// allocated, the sampler's memory and a histogram of `min(shots, possible outcomes)`
+    /// entries are checked against the budget (the possible outcomes are `2^n` for the
+    /// dense engine, the states of the weights present for the U(1) engine).
+    fn sample_counts(&self, shots: u64, seed: u64) -> Result<Vec<(BitString, u64)>> {
+        let n = self.n;
+        Need::new(
+            format!("sampling an MPS of {n} qubits (its measurement environments)"),
+            S::sampler_bytes(self),
+            "ask for the exact marginals and expectation values (no --shots), or lower --chi",
+        )
+        .check()?;
+        let histogram = Need::histogram(n, shots, self.sites.outcome_bound(n));
+        let advice = format!("{}{}", histogram.advice(), S::HISTOGRAM_ADVICE);
+        Need::new(histogram.what(), histogram.bytes(), advice).check()?;
+        let mut out = Vec::new();
+        if shots == 0 {
+            return Ok(out);
+        }
+        let sampler = S::sampler(self);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut bits = BitString::zeros(n);
+        // (next site, prefix, shots, outcome of the previous site): at most n + 1 frames.
+        let mut stack = vec![(0usize, self.sites.first_prefix(), shots, false)];
+        while let Some((site, prefix, count, bit)) = stack.pop() {
+            if site > 0 {
+                bits.set(self.qubit_at_site[site - 1], bit);
+            }
+            if site == n {
+                out.push((bits.clone(), count));
+                continue;
+            }
+            let [(p0, w0), (p1, w1)] = self.sites.branches(&sampler, site, &prefix);
+            let total = p0 + p1;
+            let ones = if !(total > 0.0 && p1 > 0.0) {
+                0
+            } else if p0 <= 0.0 {
+                count
+            } else {
+                bfly_core::sampling::binomial(count, p1 / total, &mut rng)
+            };
+            if ones > 0 {
+                stack.push((site + 1, w1, ones, true));
+            }
+            if ones < count {
+                stack.push((site + 1, w0, count - ones, false));
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 }

@@ -173,6 +173,33 @@ impl SiteStorage for DenseSites {
         v[0]
     }
 
+    /// The copy's tensors and per-site vectors.
+    fn sampler_bytes(chain: &Chain<Self>) -> u64 {
+        let sites = chain.sites.tensors.len() as u64;
+        (chain.sites.bytes() as u64).saturating_add(sites.saturating_mul(64))
+    }
+
+    /// The normalised left vector `v` (length: the bond left of the next site).
+    type Prefix = Vec<C64>;
+
+    fn first_prefix(&self) -> Vec<C64> {
+        vec![C64::new(1.0, 0.0)]
+    }
+
+    /// Sites right of `site` are right-orthonormal in the sampler, so `‖w_s‖²` is the
+    /// weight of reading `s`.
+    fn branches(&self, sampler: &DenseSites, site: usize, v: &Vec<C64>) -> [(f64, Vec<C64>); 2] {
+        let (dl, dr) = (sampler.bonds[site], sampler.bonds[site + 1]);
+        [0, 1].map(|s| {
+            let mut w = Vec::new();
+            row_times_slice(v, &sampler.tensors[site], dl, dr, s, &mut w);
+            let p: f64 = w.iter().map(|z| z.norm_sqr()).sum();
+            let scale = if p > 0.0 { 1.0 / p.sqrt() } else { 0.0 };
+            w.iter_mut().for_each(|z| *z *= scale);
+            (p, w)
+        })
+    }
+
     fn sampler(chain: &Chain<Self>) -> DenseSites {
         let mut state = chain.clone();
         state.move_centre_to(0);

@@ -73,6 +73,7 @@ pub use truncation::{Truncation, TruncationReport};
 use num_complex::Complex64 as C64;
 use serde::{Deserialize, Serialize};
 
+use bfly_core::budget::Need;
 use bfly_core::circuit::{Circuit, Parameters};
 use bfly_core::error::{Error, Result};
 
@@ -150,9 +151,34 @@ impl Mps {
 
 /// Run `circuit` with slot `values` from `|0…0>` as an MPS (gates scheduled as in
 /// [`Simulator::run`](crate::Simulator::run)). `SiteOrdering::Auto` is resolved for this circuit.
+///
+/// Before anything is allocated, the peak memory the run may reach at the config's bond
+/// cap χ ([`bfly_core::budget::Need::mps`]) is checked against the memory budget: a run
+/// that may not fit is refused with [`Error::ResourceExceeded`].
 pub fn run_mps(circuit: &Circuit, values: &Parameters, config: &MpsConfig) -> Result<Mps> {
+    check_budget(circuit, values, config, false)?;
     let resolved = config.resolved_for(circuit)?;
     let mut state = Mps::new(circuit.qubits, &resolved)?;
     crate::Simulator::run(&mut state, circuit, values)?;
     Ok(state)
+}
+
+/// Refuse an MPS run of `circuit` whose peak at the config's bond cap may not fit the
+/// memory budget (`symmetric`: the U(1) engine). The circuit's fixed Hamming weight, if
+/// any, tightens the bond bounds; finding it allocates nothing per qubit.
+pub(crate) fn check_budget(
+    circuit: &Circuit,
+    values: &Parameters,
+    config: &MpsConfig,
+    symmetric: bool,
+) -> Result<()> {
+    let n = circuit.qubits;
+    let chi = config.truncation.max_bond;
+    let ops = circuit.ops.len();
+    // Without a weight the bound is larger: if that fits, no need to look for one.
+    if Need::mps(n, chi, None, symmetric, ops).check().is_ok() {
+        return Ok(());
+    }
+    let weight = u1::fixed_input_weight(circuit, values)?;
+    Need::mps(n, chi, weight, symmetric, ops).check()
 }

@@ -3,6 +3,7 @@
 //! SWAPs exactly as in the dense engine (same [`Routing`] plans, same layer scheduling).
 
 use num_complex::Complex64 as C64;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::blocks::{BlockScalar, Blocks, Table};
 use super::kernels::{conserves_weight4, two_site, U1Split, U1Workspace};
@@ -77,15 +78,41 @@ fn fold_leading_one_qubit_gates(bound: &[BoundGate], n: usize) -> (Vec<[C64; 2]>
 /// assert_eq!(fixed_input_weight(&angle, &angle.parameters).unwrap(), None);
 /// ```
 pub fn fixed_input_weight(circuit: &Circuit, values: &Parameters) -> Result<Option<usize>> {
+    // As fold_leading_one_qubit_gates, but only for the qubits the circuit touches (the
+    // others stay |0>, weight 0): nothing is allocated per qubit.
     let n = circuit.qubits;
-    let (bound, _) = bind_in_layers(circuit, values, n)?;
-    let (states, folded) = fold_leading_one_qubit_gates(&bound, n);
-    let rest_conserves = bound
-        .iter()
-        .zip(&folded)
-        .all(|(g, &was_folded)| was_folded || conserves_weight(g));
+    let zero = [C64::new(1.0, 0.0), C64::new(0.0, 0.0)];
+    let mut states: BTreeMap<usize, [C64; 2]> = BTreeMap::new();
+    let mut entangled: BTreeSet<usize> = BTreeSet::new();
+    let mut rest_conserves = true;
+    for (i, op) in circuit.ops.iter().enumerate() {
+        let g = op.bind(i, values)?;
+        if let Some(&q) = g.qubits().iter().find(|&&q| q >= n) {
+            return Err(Error::QubitOutOfRange {
+                op: i,
+                gate: op.name().into(),
+                qubit: q,
+                n_qubits: n,
+            });
+        }
+        match &g {
+            BoundGate::One { qubit, matrix } if !entangled.contains(qubit) => {
+                let state = states.entry(*qubit).or_insert(zero);
+                let [a, b] = *state;
+                *state = [
+                    matrix[0][0] * a + matrix[0][1] * b,
+                    matrix[1][0] * a + matrix[1][1] * b,
+                ];
+            }
+            BoundGate::One { .. } => rest_conserves &= conserves_weight(&g),
+            BoundGate::Two { qubits, .. } => {
+                entangled.extend(qubits.iter().copied());
+                rest_conserves &= conserves_weight(&g);
+            }
+        }
+    }
     let mut weight = 0;
-    for [a, b] in states {
+    for [a, b] in states.into_values() {
         match (a.norm_sqr() == 0.0, b.norm_sqr() == 0.0) {
             (false, true) => {}
             (true, false) => weight += 1,

@@ -127,6 +127,37 @@ impl U1Sites {
         v[0]
     }
 
+    /// Both continuations of a sampled prefix `(v, q)` at `site`: the weight `p_s` of
+    /// reading `s` and the normalised prefix `(v_s, q + s)`, as [`U1Sites::draw_one`]
+    /// computes them (an impossible branch has weight 0 and a zero vector).
+    pub(crate) fn branches_at(
+        &self,
+        right: &[Env],
+        site: usize,
+        (v, q): &(Vec<C64>, usize),
+    ) -> [(f64, (Vec<C64>, usize)); 2] {
+        let q = *q;
+        [0, 1].map(|s| {
+            let (Some(a), Some(r)) = (self.block(site, q, s), right[site + 1][q + s].as_ref())
+            else {
+                let zeros = vec![C64::new(0.0, 0.0); self.dims[site + 1][q + s].max(1)];
+                return (0.0, (zeros, q + s));
+            };
+            let mut w: Vec<C64> = (0..a.ncols())
+                .map(|c| (0..a.nrows()).map(|i| v[i] * a.at(i, c)).sum())
+                .collect();
+            let mut acc = C64::new(0.0, 0.0);
+            for j in 0..r.ncols() {
+                let rw: C64 = (0..r.nrows()).map(|i| w[i] * r[(i, j)]).sum();
+                acc += rw * w[j].conj();
+            }
+            let p = acc.re.max(0.0);
+            let scale = if p > 0.0 { 1.0 / p.sqrt() } else { 0.0 };
+            w.iter_mut().for_each(|z| *z *= scale);
+            (p, (w, q + s))
+        })
+    }
+
     /// One conditional sample given the right environments: a sampled prefix fixes the
     /// charge, so a shot carries a single vector of one sector.
     pub(crate) fn draw_one(

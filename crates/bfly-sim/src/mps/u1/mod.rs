@@ -516,6 +516,52 @@ impl SiteStorage for U1Sites {
         self.amplitude_along(physical)
     }
 
+    /// Right environments: a `d × d` matrix per charge sector of every bond, and
+    /// `(n + 2)` slots per bond.
+    fn sampler_bytes(chain: &U1Mps) -> u64 {
+        let n = chain.sites.len() as u128;
+        let slots = (n + 1).saturating_mul(n + 2).saturating_mul(64);
+        let blocks: u128 = chain
+            .sites
+            .dims
+            .iter()
+            .flatten()
+            .map(|&d| (d as u128).pow(2) * 16)
+            .sum();
+        u64::try_from(slots.saturating_add(blocks)).unwrap_or(u64::MAX)
+    }
+
+    /// The normalised left vector and the charge (weight) of the prefix.
+    type Prefix = (Vec<C64>, usize);
+
+    fn first_prefix(&self) -> (Vec<C64>, usize) {
+        (vec![C64::new(1.0, 0.0)], 0)
+    }
+
+    fn branches(
+        &self,
+        right: &Vec<measure::Env>,
+        site: usize,
+        prefix: &(Vec<C64>, usize),
+    ) -> [(f64, (Vec<C64>, usize)); 2] {
+        self.branches_at(right, site, prefix)
+    }
+
+    const CHARGE_TABLES: bool = true;
+
+    const HISTOGRAM_ADVICE: &'static str = "";
+
+    /// `Σ_Q C(n, Q)` over the weights `Q` the right boundary holds.
+    fn outcome_bound(&self, n: usize) -> u128 {
+        self.dims[n]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &d)| d > 0)
+            .fold(0u128, |acc, (q, _)| {
+                acc.saturating_add(bfly_core::budget::binomial(n, q))
+            })
+    }
+
     fn sampler(chain: &U1Mps) -> Vec<measure::Env> {
         chain.sites.right_envs()
     }
@@ -575,7 +621,8 @@ fn svd_left_at<T: BlockScalar>(
 
 /// Run `circuit` from `|0…0>` on the U(1) engine (see the module docs for which gates
 /// are accepted where). `SiteOrdering::Auto` is resolved for the circuit as in
-/// [`super::run_mps`].
+/// [`super::run_mps`], and the peak memory at the bond cap is checked first as there.
 pub fn run_mps_u1(circuit: &Circuit, values: &Parameters, config: &MpsConfig) -> Result<U1Mps> {
+    super::check_budget(circuit, values, config, true)?;
     gates::run_from_zero(circuit, values, &config.resolved_for(circuit)?)
 }
