@@ -735,3 +735,50 @@ fn chunked_request_bodies_are_accepted() {
     assert_ionq_error(&a, 408, "in time");
     assert!(a.took < Duration::from_secs(3), "{:?}", a.took);
 }
+
+#[test]
+fn idle_connections_close_quietly_and_expect_100_continue_is_honoured() {
+    let limits = EmulatorLimits {
+        idle_timeout: Duration::from_millis(300),
+        ..EmulatorLimits::default()
+    };
+    let emu = start(limits, None);
+    let addr = emu.addr();
+    // A connection that never sends a request: closed after idle_timeout, no answer.
+    let t = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let took = t.elapsed();
+    assert!(raw.is_empty(), "{}", String::from_utf8_lossy(&raw));
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // Expect: 100-continue: the interim answer first, then the body is read and served.
+    let text = qis_job(2, Some(100), None).to_string();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        format!(
+            "POST /v0.4/jobs HTTP/1.1\r\nAuthorization: apiKey {KEY}\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            text.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut buf = [0u8; 256];
+    let k = s.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..k]).starts_with("HTTP/1.1 100 Continue"),
+        "{}",
+        String::from_utf8_lossy(&buf[..k])
+    );
+    s.write_all(text.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let (status, body) = parse(&raw);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["id"].is_string(), "{body}");
+}
