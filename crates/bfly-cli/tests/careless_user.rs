@@ -314,3 +314,39 @@ fn ctrl_c_ends_with_130_and_leaves_no_temporaries() {
         assert!(!out.exists());
     }
 }
+
+/// Shots of training and inference go through the local executors, which store one
+/// outcome per shot: shots that cannot fit are refused with the memory needed, not an
+/// abort.
+#[test]
+fn training_and_inference_shots_that_cannot_fit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), "x.csv", 40, "\n", None);
+    let out = dir.path().join("m.json");
+    let shots = "1000000000000";
+    let o = bfly(&train(
+        s(&data),
+        s(&out),
+        &["--gradient", "parallel-shift", "--shots", shots],
+    ));
+    refused(
+        &o,
+        &[
+            "sampling 1000000000000 shots per circuit",
+            "needs",
+            "fewer shots",
+        ],
+    );
+    assert!(!out.exists());
+    assert!(bfly(&train(s(&data), s(&out), &[])).status.success());
+    let o = bfly(&[
+        "infer",
+        "--model",
+        s(&out),
+        "--data",
+        s(&data),
+        "--shots",
+        shots,
+    ]);
+    refused(&o, &["sampling 1000000000000 shots per circuit", "needs"]);
+}

@@ -253,12 +253,37 @@ impl<E: Executor> Executor for Counted<E> {
     }
 }
 
+/// Refuse, before sampling, shots whose outcomes would not fit in memory: the local
+/// executors draw one outcome per shot (a stream that seeded training runs reproduce), for
+/// as many circuits at once as rayon has threads.
+fn check_shot_storage(batch: &[CircuitRun<'_>], shots: usize) -> Result<()> {
+    let qubits = batch.iter().map(|r| r.circuit.qubits).max().unwrap_or(0);
+    let at_once = batch.len().min(rayon::current_num_threads()).max(1);
+    // A stored outcome: the bit vector's header and words, as in `Need::histogram_entry_bytes`.
+    let per_shot = 48u128 + 8 * (qubits as u128).div_ceil(64);
+    let bytes = (shots as u128)
+        .saturating_mul(per_shot)
+        .saturating_mul(at_once as u128)
+        .min(u64::MAX as u128) as u64;
+    bfly_core::budget::Need::new(
+        format!(
+            "sampling {shots} shots per circuit of {qubits} qubits, one stored outcome per shot ({at_once} circuits at once)"
+        ),
+        bytes,
+        "use fewer shots per circuit (--shots), or exact expectations (no --shots)",
+    )
+    .check()
+}
+
 /// Run a batch in parallel with one closure per circuit (results in batch order).
 fn par_runs(
     batch: &[CircuitRun<'_>],
     plan: &ShotPlan,
     f: impl Fn(&CircuitRun<'_>, Option<(usize, u64)>) -> Result<RunResult> + Sync,
 ) -> Result<Vec<RunResult>> {
+    if let Some(shots) = plan.shots {
+        check_shot_storage(batch, shots)?;
+    }
     batch
         .par_iter()
         .enumerate()
