@@ -350,3 +350,25 @@ fn training_and_inference_shots_that_cannot_fit_are_refused() {
     ]);
     refused(&o, &["sampling 1000000000000 shots per circuit", "needs"]);
 }
+
+/// `validate --model … --inputs 10^12` kept one result per input: refused up front.
+#[test]
+fn validation_inputs_that_cannot_fit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), "x.csv", 40, "\n", None);
+    let out = dir.path().join("m.json");
+    assert!(bfly(&train(s(&data), s(&out), &[])).status.success());
+    let o = bfly(&[
+        "validate",
+        "--model",
+        s(&out),
+        "--target",
+        "aria",
+        "--inputs",
+        "1000000000000",
+    ]);
+    refused(
+        &o,
+        &["validation results of 1000000000000 random inputs", "needs"],
+    );
+}

@@ -57,11 +57,20 @@ pub fn validate_model(
             "the number of validation inputs must be at least 1".into(),
         ));
     }
+    // One result per input is kept: refuse a count whose results cannot fit, before any
+    // work (the time per input is reported by the progress bar).
+    let per_input = std::mem::size_of::<InputResult>() as u64 + 8 * model.n_features() as u64;
+    bfly_core::budget::Need::new(
+        format!("the validation results of {inputs} random inputs"),
+        (inputs as u64).saturating_mul(per_input),
+        "validate fewer random inputs (--inputs)",
+    )
+    .check()?;
     let circuit = model.circuit()?;
     progress.start(inputs as u64, "inputs");
     let _finish = FinishOnDrop(progress);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut results = Vec::with_capacity(inputs);
+    let mut results = Vec::with_capacity(inputs.min(1024));
     let mut report = None;
     for _ in 0..inputs {
         let features: Vec<f64> = (0..model.n_features())
