@@ -6,7 +6,9 @@ use super::progress::{Bar, MessagesOnly};
 use butterfly_mps::noise::NoisyMethod;
 use butterfly_mps::sim::Engine;
 use butterfly_mps::study::hardware::{run_hardware_rows, HardwareConfig, HardwareVariant};
-use butterfly_mps::study::{run_study, ClassicalMethod, StudyConfig, StudyEvent, DEFAULT_TARGET};
+use butterfly_mps::study::{
+    run_study, ClassicalMethod, CohortSpec, MaskColumns, StudyEvent, DEFAULT_TARGET,
+};
 use butterfly_mps::{Error, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -98,27 +100,147 @@ pub struct HardwareArgs {
 
 #[derive(clap::Args)]
 pub struct ImputationArgs {
-    /// The data file (RHC layout; see data/README.md).
-    #[arg(long, default_value = "data/rhc.csv")]
-    data: PathBuf,
-    /// The column the hybrid models impute (one of the masked physiology columns).
-    #[arg(long, default_value = DEFAULT_TARGET)]
-    target_column: String,
+    /// Start from a preset: rhc (the RHC set-up of data/README.md). The default when
+    /// neither --outcome nor --config is given, so a bare run is the RHC study.
+    #[arg(long)]
+    preset: Option<String>,
+    /// Start from a cohort file (TOML; the study.toml written next to earlier results
+    /// repeats that run). Flags given as well override its entries.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The cohort CSV file (default: the preset's, data/rhc.csv).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The binary outcome column (0/1, yes/no or true/false). Giving it without --preset
+    /// or --config starts from no preset: every other choice is inferred.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// The columns masked: "auto" (every column inferred numeric that is used) or
+    /// comma-separated names.
+    #[arg(long)]
+    mask_columns: Option<String>,
+    /// The column the hybrid models impute (one of the masked columns; default: the
+    /// preset's, or the masked column that alone best separates the outcome).
+    #[arg(long)]
+    target_column: Option<String>,
+    /// Columns never used, comma-separated (ids, dates, other outcomes, censoring times).
+    #[arg(long, value_delimiter = ',')]
+    exclude: Option<Vec<String>>,
+    /// Columns read as categorical whatever their cells look like, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    categorical: Option<Vec<String>>,
+    /// Cell texts that mean "missing", comma-separated (an empty cell always does).
+    /// Default: NA,NaN,nan.
+    #[arg(long, value_delimiter = ',')]
+    missing_values: Option<Vec<String>>,
+    /// Numeric columns where 0 means "not recorded", comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    zero_missing: Option<Vec<String>>,
+    /// Categorical columns where NA is a level (e.g. "no secondary diagnosis").
+    #[arg(long, value_delimiter = ',')]
+    na_level: Option<Vec<String>>,
+    /// Qubits of the hybrid rows, comma-separated (default 16,32).
+    #[arg(long, value_delimiter = ',')]
+    qubits: Option<Vec<usize>>,
     /// Seeds (each: a new mask and train/test split). Default 10 (3 with --quick).
     #[arg(long)]
     seeds: Option<usize>,
     /// The first seed.
-    #[arg(long, default_value_t = 1)]
-    first_seed: u64,
-    /// MCAR missingness rate.
-    #[arg(long, default_value_t = 0.3)]
-    rate: f64,
-    /// Fewer seeds and lighter settings (the demo's configuration, ~1 minute).
+    #[arg(long)]
+    first_seed: Option<u64>,
+    /// MCAR missingness rate (added on top of the file's own missing cells).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Fraction of patients held out for the AUC.
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// Fewer seeds and lighter settings (the demo's configuration, ~1 minute on RHC).
     #[arg(long)]
     quick: bool,
-    /// Output folder for imputation.md/.csv/.json and imputation_auc.svg.
+    /// Print and save the schema and the resolved study.toml, then stop.
+    #[arg(long)]
+    schema_only: bool,
+    /// Output folder for imputation.md/.csv/.json, imputation_auc.svg, schema.md/.csv and
+    /// study.toml.
     #[arg(long, default_value = "results/imputation")]
     out: PathBuf,
+}
+
+/// The cohort spec from the preset or config file, then the flags.
+fn cohort_spec(args: &ImputationArgs) -> Result<CohortSpec> {
+    let mut spec = match (&args.config, &args.preset) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Imputation(
+                "give --config or --preset, not both".into(),
+            ))
+        }
+        (Some(path), None) => CohortSpec::read_toml(path)?,
+        (None, Some(p)) => CohortSpec::preset(p)?,
+        (None, None) => match &args.outcome {
+            Some(o) => CohortSpec::new(
+                args.data.clone().ok_or_else(|| {
+                    Error::Imputation("--outcome needs --data (the cohort CSV file)".into())
+                })?,
+                o,
+            ),
+            None => CohortSpec::rhc(),
+        },
+    };
+    if let Some(d) = &args.data {
+        spec.data = d.clone();
+    }
+    if let Some(o) = &args.outcome {
+        spec.outcome = o.clone();
+    }
+    if let Some(m) = &args.mask_columns {
+        spec.mask_columns = m.parse::<MaskColumns>()?;
+    }
+    if let Some(t) = &args.target_column {
+        spec.target_column = Some(t.clone());
+    }
+    let list = |v: &Vec<String>| {
+        v.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+    };
+    if let Some(v) = &args.exclude {
+        spec.exclude = list(v);
+    }
+    if let Some(v) = &args.categorical {
+        spec.categorical = list(v);
+    }
+    if let Some(v) = &args.missing_values {
+        spec.missing_values = Some(v.iter().map(|s| s.trim().to_string()).collect());
+    }
+    if let Some(v) = &args.zero_missing {
+        spec.zero_missing = list(v);
+    }
+    if let Some(v) = &args.na_level {
+        spec.na_level = list(v);
+    }
+    if let Some(q) = &args.qubits {
+        spec.qubits = q.clone();
+    }
+    if args.quick {
+        spec.quick = true;
+        if args.config.is_none() {
+            spec.seeds = 3;
+        }
+    }
+    if let Some(s) = args.seeds {
+        spec.seeds = s;
+    }
+    if let Some(s) = args.first_seed {
+        spec.first_seed = s;
+    }
+    if let Some(r) = args.rate {
+        spec.missing_rate = r;
+    }
+    if let Some(t) = args.test_fraction {
+        spec.test_fraction = t;
+    }
+    Ok(spec)
 }
 
 pub fn run(study: Study) -> Result<()> {
@@ -129,18 +251,29 @@ pub fn run(study: Study) -> Result<()> {
 }
 
 fn run_imputation(args: ImputationArgs) -> Result<()> {
-    let base = if args.quick {
-        StudyConfig::quick()
-    } else {
-        StudyConfig::default()
-    };
-    let mut config = base.with_target(&args.target_column);
-    config.data = args.data;
-    if let Some(s) = args.seeds {
-        config.seeds = s;
+    let spec = cohort_spec(&args)?;
+    let implied_rhc = args.preset.is_none() && args.config.is_none() && args.outcome.is_none();
+    let resolved = spec.resolve().map_err(|e| match (&e, implied_rhc && args.data.is_some()) {
+        (Error::Table { .. }, true) => Error::Imputation(format!(
+            "{e}\n(no --outcome was given, so the RHC preset's columns were looked for; for your own cohort give --outcome COL and see --mask-columns, --exclude)"
+        )),
+        _ => e,
+    })?;
+    outln!("{}", resolved.schema.markdown());
+    let config = resolved.config;
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    for (name, text) in [
+        ("schema.md", resolved.schema.markdown()),
+        ("schema.csv", resolved.schema.csv()),
+        ("study.toml", resolved.spec.to_toml()),
+    ] {
+        let path = args.out.join(name);
+        butterfly_mps::io::write_atomic(&path, text.as_bytes())?;
+        outln!("wrote {}", path.display());
     }
-    config.first_seed = args.first_seed;
-    config.missing_rate = args.rate;
+    if args.schema_only {
+        return Ok(());
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(

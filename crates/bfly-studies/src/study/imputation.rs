@@ -144,6 +144,7 @@ impl Default for StudyConfig {
                 zero_missing: vec!["wtkilo1".into()],
                 na_level: vec!["cat2".into()],
                 categorical: vec![],
+                missing_values: None,
             },
             outcome: "dth30".into(),
             excluded: RHC_EXCLUDED.iter().map(|s| s.to_string()).collect(),
@@ -213,26 +214,7 @@ pub struct StudyData {
 /// Read the data file and select features, outcome and masked columns.
 pub fn load_study_data(config: &StudyConfig) -> Result<StudyData> {
     let typed = TypedTable::read(&config.data, &config.spec)?;
-    let outcome_col = typed.column(&config.outcome)?;
-    if outcome_col.kind != ColumnKind::YesNo {
-        return Err(Error::Imputation(format!(
-            "the outcome column \"{}\" must hold Yes/No values, found {:?}",
-            config.outcome, outcome_col.kind
-        )));
-    }
-    let outcome = outcome_col
-        .cells
-        .iter()
-        .enumerate()
-        .map(|(r, v)| {
-            v.map(|v| v == 1.0).ok_or_else(|| Error::Table {
-                path: typed.source.clone(),
-                line: typed.lines[r],
-                column: Some(config.outcome.clone()),
-                message: "the outcome is missing; every row needs one".into(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let outcome = super::schema::binary_outcome(&typed, &config.outcome)?;
     for name in config.excluded.iter().chain(&config.masked) {
         typed.column(name)?;
     }
@@ -249,16 +231,20 @@ pub fn load_study_data(config: &StudyConfig) -> Result<StudyData> {
         .iter()
         .map(|m| {
             let c = typed.column(m)?;
+            let header_err = |message: &str| Error::Table {
+                path: typed.source.clone(),
+                line: 1,
+                column: Some(m.clone()),
+                message: message.to_string(),
+            };
             if c.kind != ColumnKind::Numeric {
-                return Err(Error::Imputation(format!(
-                    "masked column \"{m}\" is not numeric"
-                )));
+                return Err(header_err(
+                    "a masked column must be numeric, but this one holds text; mask numeric columns only",
+                ));
             }
-            features.column_index(m).map_err(|_| {
-                Error::Imputation(format!(
-                    "masked column \"{m}\" is excluded from the features"
-                ))
-            })
+            features
+                .column_index(m)
+                .map_err(|_| header_err("a masked column cannot be excluded from the features"))
         })
         .collect::<Result<Vec<_>>>()?;
     if !config.masked.contains(&config.target_column) {
@@ -424,6 +410,12 @@ pub fn run_study(
         )));
     }
     let data = load_study_data(config)?;
+    super::cohort::check_split(
+        &config.data,
+        data.outcome.len(),
+        &data.outcome,
+        config.test_fraction,
+    )?;
     for h in &config.hybrids {
         if h.target != config.target_column {
             return Err(Error::Imputation(format!(
