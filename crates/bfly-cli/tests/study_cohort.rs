@@ -469,3 +469,58 @@ fn cli_runs_another_cohort_with_flags_only_and_repeats_it_from_its_toml() {
         "{err}"
     );
 }
+
+#[test]
+fn dense_networks_model_variance_and_equal_width_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.csv", &cohort(160, 6, "\n"));
+    let mut s = spec(&path);
+    s.exclude = vec!["days_to_death".into()];
+    s.target_column = Some("lactate".into());
+    s.quick = true;
+    s.seeds = 3;
+    s.qubits = vec![4, 8];
+    s.dense_widths = vec![4];
+    s.training_seeds = 3;
+    let r = s.resolve().unwrap();
+    let mut steps = 0;
+    let mut done = 0;
+    let report = butterfly_mps::study::run_study(&r.config, &mut |e| match e {
+        butterfly_mps::study::StudyEvent::Start { steps: k } => steps = *k,
+        butterfly_mps::study::StudyEvent::Done { .. } => done += 1,
+    })
+    .unwrap();
+    // 6 classical + 2 hybrids + 1 dense, 3 seeds; 3 models × 3 training seeds.
+    assert_eq!((steps, done), (9 * 3 + 9, 9 * 3 + 9));
+    let dense = report
+        .methods
+        .iter()
+        .find(|m| m.name == "dense NN 4")
+        .unwrap();
+    assert!(!dense.quantum && dense.auc.len() == 3);
+    assert!(dense.target_rmse.iter().all(|v| v.is_finite() && *v > 0.0));
+    // The hybrid of width 4 is compared with the dense network of width 4; the 8-qubit
+    // hybrid has no partner.
+    assert_eq!(report.equal_width.len(), 1);
+    assert_eq!(
+        (
+            report.equal_width[0].hybrid.as_str(),
+            report.equal_width[0].classical.as_str()
+        ),
+        ("hybrid 4q", "dense NN 4")
+    );
+    assert_eq!(report.comparisons.len(), 2);
+    assert_eq!(report.model_variance.len(), 3);
+    for v in &report.model_variance {
+        let m = report.methods.iter().find(|m| m.name == v.method).unwrap();
+        // Training seed 0 is the study's own run at the first seed: the same AUC.
+        assert_eq!(v.auc[0], m.auc[0], "{}", v.method);
+        assert_eq!(v.auc.len(), 3);
+        assert!(v.std_training.is_finite() && v.std_masks.is_finite());
+    }
+    let md = report.markdown();
+    assert!(
+        md.contains("Model variance") && md.contains("same width"),
+        "{md}"
+    );
+}

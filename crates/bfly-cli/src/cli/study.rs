@@ -19,13 +19,13 @@ use std::sync::Arc;
 pub enum Study {
     /// Impute 30 % MCAR-masked physiology with mean, zero, KNN, MICE, MissForest, Deep
     /// MICE and 16-/32-qubit hybrid Butterfly models; score by 30-day-death AUC.
-    Imputation(ImputationArgs),
+    Imputation(Box<ImputationArgs>),
     /// The hardware-faithful rows: the 16-qubit hybrid with its last layer trained (and
     /// its imputations measured) exactly, with shots, under forte-1 noise on the local
     /// noisy simulator, and through the IonQ API of the in-process emulator; next to
     /// MICE, MissForest and the plain hybrids. Writes hardware.md/.csv/.json and
     /// hardware_auc.svg.
-    Hardware(HardwareArgs),
+    Hardware(Box<HardwareArgs>),
 }
 
 #[derive(clap::Args)]
@@ -142,6 +142,14 @@ pub struct ImputationArgs {
     /// Qubits of the hybrid rows, comma-separated (default 16,32).
     #[arg(long, value_delimiter = ',')]
     qubits: Option<Vec<usize>>,
+    /// Widths of classical networks with the Butterfly replaced by a dense layer (same
+    /// pre-layer, head and training as the hybrids), comma-separated, e.g. 16,32.
+    #[arg(long, value_delimiter = ',')]
+    dense_widths: Option<Vec<usize>>,
+    /// Retrain every hybrid and dense network with this many training seeds at the first
+    /// seed's mask and split, and report the AUC spread next to the spread across seeds.
+    #[arg(long)]
+    training_seeds: Option<usize>,
     /// Seeds (each: a new mask and train/test split). Default 10 (3 with --quick).
     #[arg(long)]
     seeds: Option<usize>,
@@ -222,6 +230,12 @@ fn cohort_spec(args: &ImputationArgs) -> Result<CohortSpec> {
     if let Some(q) = &args.qubits {
         spec.qubits = q.clone();
     }
+    if let Some(w) = &args.dense_widths {
+        spec.dense_widths = w.clone();
+    }
+    if let Some(k) = args.training_seeds {
+        spec.training_seeds = k;
+    }
     if args.quick {
         spec.quick = true;
         if args.config.is_none() {
@@ -245,8 +259,8 @@ fn cohort_spec(args: &ImputationArgs) -> Result<CohortSpec> {
 
 pub fn run(study: Study) -> Result<()> {
     match study {
-        Study::Imputation(args) => run_imputation(args),
-        Study::Hardware(args) => run_hardware(args),
+        Study::Imputation(args) => run_imputation(*args),
+        Study::Hardware(args) => run_hardware(*args),
     }
 }
 

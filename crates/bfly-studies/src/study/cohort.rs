@@ -149,6 +149,14 @@ pub struct CohortSpec {
     /// Qubits of the hybrid rows (each a power of two ≥ 2).
     #[serde(default = "default_qubits")]
     pub qubits: Vec<usize>,
+    /// Widths of the classical networks with the Butterfly replaced by a dense layer
+    /// (same pre-layer, head and training as the hybrids; default none).
+    #[serde(default)]
+    pub dense_widths: Vec<usize>,
+    /// Training seeds of the model-variance rows at the first seed's mask and split (0:
+    /// none).
+    #[serde(default)]
+    pub training_seeds: usize,
 }
 
 fn auto() -> MaskColumns {
@@ -201,6 +209,8 @@ impl CohortSpec {
             test_fraction: 0.3,
             quick: false,
             qubits: default_qubits(),
+            dense_widths: vec![],
+            training_seeds: 0,
         }
     }
 
@@ -282,6 +292,17 @@ impl CohortSpec {
             return Err(Error::Imputation(format!(
                 "the test fraction must be in (0, 1), got {}",
                 self.test_fraction
+            )));
+        }
+        if let Some(w) = self.dense_widths.iter().find(|&&w| w == 0 || w > 4096) {
+            return Err(Error::Imputation(format!(
+                "dense network widths must be from 1 to 4096, got {w}"
+            )));
+        }
+        if self.training_seeds > 1000 {
+            return Err(Error::Imputation(format!(
+                "at most 1000 training seeds, got {}",
+                self.training_seeds
             )));
         }
         if let Some(q) = self
@@ -447,6 +468,20 @@ impl CohortSpec {
                 h
             })
             .collect();
+        config.dense_nets = self
+            .dense_widths
+            .iter()
+            .map(|&w| {
+                let mut d = crate::impute::DenseNet::new(&target, w);
+                if let Some(h) = config.hybrids.first() {
+                    d.config.epochs_per_stage = h.config.epochs_per_stage;
+                    d.config.finetune_epochs = h.config.finetune_epochs;
+                    d.config.max_train_rows = h.config.max_train_rows;
+                }
+                d
+            })
+            .collect();
+        config.training_seeds = self.training_seeds;
         config = config.with_target(&target);
         config.data = self.data.clone();
         config.spec = self.table_spec();

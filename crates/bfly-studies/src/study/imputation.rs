@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use super::logistic::Logistic;
 use super::metrics::{auc, mean_std, welch_t_test, WelchTest};
 use crate::impute::{
-    mcar_mask, DeepMice, HybridImputer, Imputer, Incomplete, Knn, Mask, Mean, Mice, MissForest,
-    Zero,
+    mcar_mask, DeepMice, DenseNet, HybridImputer, Imputer, Incomplete, Knn, Mask, Mean, Mice,
+    MissForest, Zero,
 };
 use bfly_core::error::{Error, Result};
 use bfly_exec::derive_seed;
@@ -102,6 +102,14 @@ pub struct StudyConfig {
     /// MICE still runs, unreported, when it is left out but Deep MICE or a hybrid needs
     /// it as their base.
     pub classical: Vec<ClassicalMethod>,
+    /// Classical networks of the hybrids' shape with the Butterfly replaced by a dense
+    /// layer (default: none). Each is compared with the hybrid of its width.
+    pub dense_nets: Vec<DenseNet>,
+    /// Training seeds for the model-variance rows (0 or 1: none): at the first seed's
+    /// mask and split, every hybrid and dense network is retrained with this many
+    /// training seeds, and the spread of its AUC is reported next to the spread across
+    /// masks and splits.
+    pub training_seeds: usize,
 }
 
 /// A classical imputer of the study.
@@ -164,6 +172,8 @@ impl Default for StudyConfig {
                 HybridImputer::new(&target, 32),
             ],
             classical: ClassicalMethod::ALL.to_vec(),
+            dense_nets: vec![],
+            training_seeds: 0,
         }
     }
 }
@@ -188,11 +198,14 @@ impl StudyConfig {
         c
     }
 
-    /// Set the hybrids' target column (and check nothing else).
+    /// Set the hybrids' and dense networks' target column (and check nothing else).
     pub fn with_target(mut self, target: &str) -> Self {
         self.target_column = target.to_string();
         for h in &mut self.hybrids {
             h.target = target.to_string();
+        }
+        for d in &mut self.dense_nets {
+            d.target = target.to_string();
         }
         self
     }
@@ -301,6 +314,23 @@ pub struct Comparison {
     pub welch: WelchTest,
 }
 
+/// One model's AUC over training seeds at a fixed mask and split, next to its AUC
+/// spread over the study's seeds (each a new mask and split).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelVariance {
+    /// The model (a hybrid or a dense network).
+    pub method: String,
+    /// The seed whose mask and split were kept.
+    pub seed: u64,
+    /// Test AUC per training seed.
+    pub auc: Vec<f64>,
+    /// Standard deviation of `auc` (training seeds only).
+    pub std_training: f64,
+    /// Standard deviation of the method's AUC across the study's seeds (masks and splits,
+    /// and training seeds with them).
+    pub std_masks: f64,
+}
+
 /// What the study found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudyReport {
@@ -326,6 +356,12 @@ pub struct StudyReport {
     pub best_classical: String,
     /// Each hybrid against the best classical method.
     pub comparisons: Vec<Comparison>,
+    /// Each hybrid against the dense network of its width (when there is one).
+    #[serde(default)]
+    pub equal_width: Vec<Comparison>,
+    /// AUC spread across training seeds at a fixed mask and split, per model.
+    #[serde(default)]
+    pub model_variance: Vec<ModelVariance>,
     /// Wall time of the whole study (seconds).
     pub total_seconds: f64,
 }
@@ -455,6 +491,7 @@ pub fn run_study(
         .iter()
         .map(|(name, _)| (name.clone(), false))
         .chain(config.hybrids.iter().map(|h| (h.name(), true)))
+        .chain(config.dense_nets.iter().map(|d| (d.name(), false)))
         .map(|(name, quantum)| MethodResult {
             name,
             quantum,
@@ -472,8 +509,14 @@ pub fn run_study(
             w[0]
         )));
     }
+    let models = config.hybrids.len() + config.dense_nets.len();
+    let variance_runs = if config.training_seeds >= 2 {
+        config.training_seeds * models
+    } else {
+        0
+    };
     observer(&StudyEvent::Start {
-        steps: methods.len() * config.seeds,
+        steps: methods.len() * config.seeds + variance_runs,
     });
     let seeds: Vec<u64> = (0..config.seeds as u64)
         .map(|s| config.first_seed + s)
@@ -504,10 +547,15 @@ pub fn run_study(
                     imputer.impute(&masked, seed)?
                 }
             } else {
-                let h = &config.hybrids[k - classical.len()];
                 let (base, base_seconds) =
                     mice_base(&mut mice_result, &config.mice, &masked, seed)?;
-                let out = h.complete(&masked, base, seed)?;
+                let j = k - classical.len();
+                let out = match config.hybrids.get(j) {
+                    Some(h) => h.complete(&masked, base, seed)?,
+                    None => {
+                        config.dense_nets[j - config.hybrids.len()].complete(&masked, base, seed)?
+                    }
+                };
                 method
                     .seconds
                     .push(t0.elapsed().as_secs_f64() + base_seconds);
@@ -540,6 +588,37 @@ pub fn run_study(
         })
         .collect::<Result<Vec<_>>>()
         .or_else(|e| if config.seeds < 2 { Ok(vec![]) } else { Err(e) })?;
+    let mut equal_width = Vec::new();
+    if config.seeds >= 2 {
+        for (h, hm) in config
+            .hybrids
+            .iter()
+            .zip(methods.iter().filter(|m| m.quantum))
+        {
+            let Some(net) = config
+                .dense_nets
+                .iter()
+                .find(|d| d.config.qubits == h.config.qubits)
+            else {
+                continue;
+            };
+            let nm = methods
+                .iter()
+                .find(|m| m.name == net.name())
+                .expect("every dense net has a row");
+            equal_width.push(Comparison {
+                hybrid: hm.name.clone(),
+                classical: nm.name.clone(),
+                auc_difference: hm.auc_summary().0 - nm.auc_summary().0,
+                welch: welch_t_test(&hm.auc, &nm.auc)?,
+            });
+        }
+    }
+    let model_variance = if variance_runs > 0 {
+        training_seed_variance(config, &data, &sds, seeds[0], &methods, observer)?
+    } else {
+        vec![]
+    };
     Ok(StudyReport {
         data: config.data.display().to_string(),
         rows: data.features.n_rows(),
@@ -552,8 +631,71 @@ pub fn run_study(
         best_classical: best.name.clone(),
         methods,
         comparisons,
+        equal_width,
+        model_variance,
         total_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Retrain every hybrid and dense network with `config.training_seeds` training seeds at
+/// the mask and split of `seed` (MICE's completion, their base, fixed too).
+fn training_seed_variance(
+    config: &StudyConfig,
+    data: &StudyData,
+    sds: &[f64],
+    seed: u64,
+    methods: &[MethodResult],
+    observer: &mut dyn FnMut(&StudyEvent<'_>),
+) -> Result<Vec<ModelVariance>> {
+    let (masked, mask) = mcar_mask(&data.features, &data.masked, config.missing_rate, seed)?;
+    let split = split_rows(masked.n_rows(), config.test_fraction, seed);
+    let base = config.mice.impute(&masked, seed)?;
+    let mut out = Vec::new();
+    let run = |j: usize, ts: u64| -> Result<Array2<f64>> {
+        match config.hybrids.get(j) {
+            Some(h) => h.complete(&masked, &base, ts),
+            None => config.dense_nets[j - config.hybrids.len()].complete(&masked, &base, ts),
+        }
+    };
+    let names: Vec<String> = config
+        .hybrids
+        .iter()
+        .map(|h| h.name())
+        .chain(config.dense_nets.iter().map(|d| d.name()))
+        .collect();
+    for (j, name) in names.iter().enumerate() {
+        let mut aucs = Vec::with_capacity(config.training_seeds);
+        for k in 0..config.training_seeds as u64 {
+            // Training seed 0 is the study's own run at this seed.
+            let ts = if k == 0 {
+                seed
+            } else {
+                derive_seed(seed, 0x7a1e, k)
+            };
+            let completed = run(j, ts)?;
+            masked.check_completed(&completed, name)?;
+            let (a, _, _) = score(&completed, data, &mask, sds, &split, config.logistic_c)?;
+            aucs.push(a);
+            observer(&StudyEvent::Done {
+                method: name,
+                seed: ts,
+                auc: a,
+            });
+        }
+        let across = methods
+            .iter()
+            .find(|m| &m.name == name)
+            .map(|m| mean_std(&m.auc).1)
+            .unwrap_or(f64::NAN);
+        out.push(ModelVariance {
+            method: name.clone(),
+            seed,
+            std_training: mean_std(&aucs).1,
+            auc: aucs,
+            std_masks: across,
+        });
+    }
+    Ok(out)
 }
 
 /// MICE's completion of this seed (with its time), run now if MICE is not a reported
@@ -641,6 +783,35 @@ impl StudyReport {
                 s.push_str(&format!(
                     "| {} | {:+.4} | {:.3} | {:.1} | {:.3} |\n",
                     c.hybrid, c.auc_difference, c.welch.t, c.welch.dof, c.welch.p_value
+                ));
+            }
+        }
+        if !self.equal_width.is_empty() {
+            s.push_str("\nWelch's t-test of each hybrid's AUCs against the dense network of the same width (the Butterfly replaced by a dense layer):\n\n| hybrid | dense network | ΔAUC | t | dof | p |\n|---|---|---:|---:|---:|---:|\n");
+            for c in &self.equal_width {
+                s.push_str(&format!(
+                    "| {} | {} | {:+.4} | {:.3} | {:.1} | {:.3} |\n",
+                    c.hybrid,
+                    c.classical,
+                    c.auc_difference,
+                    c.welch.t,
+                    c.welch.dof,
+                    c.welch.p_value
+                ));
+            }
+        }
+        if let Some(first) = self.model_variance.first() {
+            s.push_str(&format!(
+                "\nModel variance: AUC standard deviation across {} training seeds at the mask and split of seed {}, next to the standard deviation across the {} seeds (each a new mask and split):\n\n| model | AUC mean (training seeds) | std, training seeds | std, masks and splits |\n|---|---:|---:|---:|\n",
+                first.auc.len(),
+                first.seed,
+                self.seeds.len()
+            ));
+            for v in &self.model_variance {
+                let (m, sd) = mean_std(&v.auc);
+                s.push_str(&format!(
+                    "| {} | {m:.4} | {sd:.4} | {:.4} |\n",
+                    v.method, v.std_masks
                 ));
             }
         }
@@ -744,6 +915,8 @@ mod tests {
             methods,
             best_classical: "MICE".into(),
             comparisons: Vec::new(),
+            equal_width: Vec::new(),
+            model_variance: Vec::new(),
             total_seconds: 1.0,
         }
     }

@@ -23,8 +23,8 @@ pub mod schema;
 
 pub use cohort::{CohortSpec, MaskColumns, Resolved};
 pub use imputation::{
-    load_study_data, run_study, ClassicalMethod, Comparison, MethodResult, StudyConfig, StudyData,
-    StudyEvent, StudyReport, DEFAULT_TARGET,
+    load_study_data, run_study, ClassicalMethod, Comparison, MethodResult, ModelVariance,
+    StudyConfig, StudyData, StudyEvent, StudyReport, DEFAULT_TARGET,
 };
 pub use plot::auc_plot_svg;
 pub use schema::{ColumnType, Role, Schema};
