@@ -1,6 +1,7 @@
 //! `bfly study imputation`: the clinical imputation study (downstream AUC of imputed ICU
-//! data; classical imputers against hybrid Butterfly imputers), with a progress bar over
-//! methods × seeds; writes markdown, CSV, JSON and an SVG plot and prints the table.
+//! data; classical imputers against hybrid Butterfly imputers) on any cohort CSV (flags,
+//! a preset or a study.toml), with a progress bar over methods × seeds; prints and writes
+//! the schema table, the resolved study.toml, markdown, CSV, JSON and an SVG plot.
 
 use super::progress::{Bar, MessagesOnly};
 use butterfly_mps::noise::NoisyMethod;
@@ -17,8 +18,10 @@ use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum Study {
-    /// Impute 30 % MCAR-masked physiology with mean, zero, KNN, MICE, MissForest, Deep
-    /// MICE and 16-/32-qubit hybrid Butterfly models; score by 30-day-death AUC.
+    /// Impute 30 % MCAR-masked measurements of a cohort (default: the RHC preset) with
+    /// mean, zero, KNN, MICE, MissForest, Deep MICE, hybrid Butterfly models and optional
+    /// dense networks of the same shape; score by the downstream AUC of a binary outcome.
+    /// Prints and saves the inferred schema and the resolved study.toml.
     Imputation(Box<ImputationArgs>),
     /// The hardware-faithful rows: the 16-qubit hybrid with its last layer trained (and
     /// its imputations measured) exactly, with shots, under forte-1 noise on the local
@@ -115,6 +118,10 @@ pub struct ImputationArgs {
     /// or --config starts from no preset: every other choice is inferred.
     #[arg(long)]
     outcome: Option<String>,
+    /// The outcome value that means 1 when the outcome column holds other words (e.g.
+    /// Expired for eICU's hospitaldischargestatus); every other value is 0.
+    #[arg(long)]
+    outcome_positive: Option<String>,
     /// The columns masked: "auto" (every column inferred numeric that is used) or
     /// comma-separated names.
     #[arg(long)]
@@ -199,6 +206,9 @@ fn cohort_spec(args: &ImputationArgs) -> Result<CohortSpec> {
     }
     if let Some(o) = &args.outcome {
         spec.outcome = o.clone();
+    }
+    if let Some(p) = &args.outcome_positive {
+        spec.outcome_positive = Some(p.clone());
     }
     if let Some(m) = &args.mask_columns {
         spec.mask_columns = m.parse::<MaskColumns>()?;

@@ -106,6 +106,10 @@ pub struct CohortSpec {
     pub data: PathBuf,
     /// The binary outcome column (0/1, yes/no or true/false).
     pub outcome: String,
+    /// The outcome value read as 1 when the column holds words such as `Alive`/`Expired`
+    /// (every other present value is 0). `None`: 0/1, yes/no or true/false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_positive: Option<String>,
     /// The column the hybrids impute (one of the masked columns). `None`: the masked
     /// column that alone best separates the outcome (largest |AUC − ½|) among those at
     /// most half missing.
@@ -196,6 +200,7 @@ impl CohortSpec {
         CohortSpec {
             data: data.into(),
             outcome: outcome.to_string(),
+            outcome_positive: None,
             target_column: None,
             mask_columns: MaskColumns::Auto,
             exclude: vec![],
@@ -349,7 +354,7 @@ impl CohortSpec {
         if let Some(t) = &self.target_column {
             listed("target_column", std::slice::from_ref(t))?;
         }
-        let outcome = binary_outcome(&typed, &self.outcome)?;
+        let outcome = binary_outcome(&typed, &self.outcome, self.outcome_positive.as_deref())?;
         let n = outcome.len();
         let mut columns: Vec<ColumnSchema> = typed
             .columns
@@ -486,6 +491,7 @@ impl CohortSpec {
         config.data = self.data.clone();
         config.spec = self.table_spec();
         config.outcome = self.outcome.clone();
+        config.outcome_positive = self.outcome_positive.clone();
         config.excluded = excluded.clone();
         config.masked = masked.clone();
         config.seeds = self.seeds;

@@ -70,8 +70,11 @@ pub struct StudyConfig {
     pub data: PathBuf,
     /// How to read it (zero-means-missing columns, NA levels).
     pub spec: TableSpec,
-    /// The binary outcome column (yes/no).
+    /// The binary outcome column (0/1, yes/no, true/false).
     pub outcome: String,
+    /// The outcome value read as 1 when the column holds other words (`Expired`); every
+    /// other present value is 0. `None`: 0/1, yes/no, true/false.
+    pub outcome_positive: Option<String>,
     /// Columns never used as features (the outcome is always excluded).
     pub excluded: Vec<String>,
     /// Columns the mask hides cells of (numeric, among the features).
@@ -155,6 +158,7 @@ impl Default for StudyConfig {
                 missing_values: None,
             },
             outcome: "dth30".into(),
+            outcome_positive: None,
             excluded: RHC_EXCLUDED.iter().map(|s| s.to_string()).collect(),
             masked: RHC_MASKED.iter().map(|s| s.to_string()).collect(),
             target_column: target.clone(),
@@ -227,7 +231,8 @@ pub struct StudyData {
 /// Read the data file and select features, outcome and masked columns.
 pub fn load_study_data(config: &StudyConfig) -> Result<StudyData> {
     let typed = TypedTable::read(&config.data, &config.spec)?;
-    let outcome = super::schema::binary_outcome(&typed, &config.outcome)?;
+    let outcome =
+        super::schema::binary_outcome(&typed, &config.outcome, config.outcome_positive.as_deref())?;
     for name in config.excluded.iter().chain(&config.masked) {
         typed.column(name)?;
     }

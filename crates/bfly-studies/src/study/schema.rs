@@ -288,9 +288,11 @@ pub fn leakage_warnings(
 }
 
 /// The binary outcome of a column: yes/no, 0/1, or true/false (any letter case); text
-/// levels `1`/`0`, `y`/`n` too. An error names the file, line and column of the first
-/// value that is not one of these or is missing.
-pub fn binary_outcome(typed: &TypedTable, name: &str) -> Result<Vec<bool>> {
+/// levels `1`/`0`, `y`/`n` too. With `positive` (e.g. `Expired`), a cell equal to it is 1
+/// and any other present value 0, for outcomes written as words such as
+/// `Alive`/`Expired`. An error names the file, line and column of the first value that
+/// is not binary or is missing.
+pub fn binary_outcome(typed: &TypedTable, name: &str, positive: Option<&str>) -> Result<Vec<bool>> {
     let col = typed.column(name)?;
     let err = |r: usize, message: String| Error::Table {
         path: typed.source.clone(),
@@ -299,9 +301,32 @@ pub fn binary_outcome(typed: &TypedTable, name: &str) -> Result<Vec<bool>> {
         message,
     };
     // Which cell values are "1" (true); `None` for a value that is not binary.
-    let positive: Box<dyn Fn(f64) -> Option<bool>> = match &col.kind {
-        ColumnKind::YesNo => Box::new(|v| Some(v == 1.0)),
-        ColumnKind::Numeric => Box::new(|v| {
+    let positive: Box<dyn Fn(f64) -> Option<bool>> = match (positive, &col.kind) {
+        (Some(p), kind) => {
+            let p = p.trim();
+            let hit: Option<f64> = match kind {
+                ColumnKind::Categorical { levels } => {
+                    levels.iter().position(|l| l == p).map(|i| i as f64)
+                }
+                ColumnKind::YesNo if p.eq_ignore_ascii_case("yes") => Some(1.0),
+                ColumnKind::YesNo if p.eq_ignore_ascii_case("no") => Some(0.0),
+                ColumnKind::YesNo => None,
+                ColumnKind::Numeric => p.parse::<f64>().ok(),
+            };
+            let Some(hit) = hit.filter(|h| col.cells.contains(&Some(*h))) else {
+                return Err(Error::Table {
+                    path: typed.source.clone(),
+                    line: 1,
+                    column: Some(name.to_string()),
+                    message: format!(
+                        "the positive outcome value \"{p}\" never occurs in this column"
+                    ),
+                });
+            };
+            Box::new(move |v| Some(v == hit))
+        }
+        (None, ColumnKind::YesNo) => Box::new(|v| Some(v == 1.0)),
+        (None, ColumnKind::Numeric) => Box::new(|v| {
             if v == 1.0 {
                 Some(true)
             } else if v == 0.0 {
@@ -310,7 +335,7 @@ pub fn binary_outcome(typed: &TypedTable, name: &str) -> Result<Vec<bool>> {
                 None
             }
         }),
-        ColumnKind::Categorical { levels } => {
+        (None, ColumnKind::Categorical { levels }) => {
             let map: Vec<Option<bool>> = levels
                 .iter()
                 .map(|l| match l.to_ascii_lowercase().as_str() {
@@ -338,7 +363,7 @@ pub fn binary_outcome(typed: &TypedTable, name: &str) -> Result<Vec<bool>> {
                 err(
                     r,
                     format!(
-                        "the outcome must be binary (0/1, yes/no or true/false), found \"{}\"",
+                        "the outcome must be binary (0/1, yes/no or true/false; name the positive value of other words with outcome_positive / --outcome-positive), found \"{}\"",
                         text(*v)
                     ),
                 )
@@ -475,21 +500,29 @@ mod tests {
             ("TRUE\nfalse\nTrue", vec![true, false, true]),
         ] {
             let t = TypedTable::parse(&format!("o\n{cells}\n"), "o.csv", &spec).unwrap();
-            assert_eq!(binary_outcome(&t, "o").unwrap(), expect, "{cells}");
+            assert_eq!(binary_outcome(&t, "o", None).unwrap(), expect, "{cells}");
         }
         let t = TypedTable::parse("o\n1\n2\n", "o.csv", &spec).unwrap();
-        let e = binary_outcome(&t, "o").unwrap_err().to_string();
+        let e = binary_outcome(&t, "o", None).unwrap_err().to_string();
         assert!(
             e.starts_with("o.csv:3, column \"o\"") && e.contains("\"2\""),
             "{e}"
         );
         let t = TypedTable::parse("o,x\n1,1\nNA,2\n", "o.csv", &spec).unwrap();
-        let e = binary_outcome(&t, "o").unwrap_err().to_string();
+        let e = binary_outcome(&t, "o", None).unwrap_err().to_string();
         assert!(
             e.starts_with("o.csv:3, column \"o\"") && e.contains("missing"),
             "{e}"
         );
         let t = TypedTable::parse("o\nalive\ndead\n", "o.csv", &spec).unwrap();
-        assert!(binary_outcome(&t, "o").is_err());
+        assert!(binary_outcome(&t, "o", None).is_err());
+        assert_eq!(
+            binary_outcome(&t, "o", Some("dead")).unwrap(),
+            vec![false, true]
+        );
+        let e = binary_outcome(&t, "o", Some("Dead"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("never occurs"), "{e}");
     }
 }
