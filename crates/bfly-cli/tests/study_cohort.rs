@@ -592,3 +592,33 @@ fn shipped_second_cohort_reads_to_its_committed_schema_with_flags_only() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("- `LOS`: its name contains \"los\""), "{out}");
 }
+
+#[test]
+fn wide_text_columns_are_refused_before_encoding_and_excluded_ones_never_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    // 6,000 distinct free-text values in a column declared categorical: one-hot would
+    // give 6,000 feature columns.
+    let mut csv = String::from("note,x,y,o\n");
+    for r in 0..6000 {
+        writeln!(csv, "text {r},{},{},{}", r % 17, (r * 7) % 23, r % 2).unwrap();
+    }
+    let path = write(dir.path(), "wide.csv", &csv);
+    let mut c = StudyConfig::quick().with_target("x");
+    c.data = path.clone();
+    c.outcome = "o".into();
+    c.excluded = vec![];
+    c.masked = vec!["x".into(), "y".into()];
+    c.spec = Default::default();
+    let e = load_study_data(&c).unwrap_err().to_string();
+    assert!(
+        e.contains("\"note\" (6000 columns)") && e.contains("at most"),
+        "{e}"
+    );
+    // Excluded, it costs nothing.
+    c.excluded = vec!["note".into()];
+    let d = load_study_data(&c).unwrap();
+    assert_eq!(d.features.names, vec!["x", "y"]);
+    // Through the cohort spec the column is inferred identifier-like and excluded.
+    let r = CohortSpec::new(&path, "o").resolve().unwrap();
+    assert!(r.config.excluded.contains(&"note".to_string()));
+}

@@ -63,6 +63,12 @@ pub const RHC_MASKED: &[&str] = &[
 /// predict it well) and is the strongest single predictor of 30-day death among them.
 pub const DEFAULT_TARGET: &str = "aps1";
 
+/// Most feature columns (after one-hot encoding) the study accepts.
+pub const MAX_FEATURES: usize = 5_000;
+
+/// Most feature cells (rows × feature columns) the study accepts (8 bytes each).
+pub const MAX_FEATURE_CELLS: usize = 200_000_000;
+
 /// Everything the study needs (defaults: [`StudyConfig::default`]).
 #[derive(Clone, Debug)]
 pub struct StudyConfig {
@@ -236,13 +242,39 @@ pub fn load_study_data(config: &StudyConfig) -> Result<StudyData> {
     for name in config.excluded.iter().chain(&config.masked) {
         typed.column(name)?;
     }
-    let feature_names: Vec<String> = typed
+    // Only the used columns are encoded: an excluded text column (ids, dates) may have
+    // as many levels as rows, and its one-hot encoding would not fit in memory.
+    let used = TypedTable {
+        source: typed.source.clone(),
+        columns: typed
+            .columns
+            .iter()
+            .filter(|c| c.name != config.outcome && !config.excluded.contains(&c.name))
+            .cloned()
+            .collect(),
+        lines: typed.lines.clone(),
+    };
+    let feature_names: Vec<String> = used
         .columns
         .iter()
-        .filter(|c| c.name != config.outcome && !config.excluded.contains(&c.name))
         .flat_map(|c| c.encoded_names())
         .collect();
-    let table = typed.to_table();
+    let cells = feature_names.len().saturating_mul(used.n_rows());
+    if feature_names.len() > MAX_FEATURES || cells > MAX_FEATURE_CELLS {
+        let widest = used
+            .columns
+            .iter()
+            .max_by_key(|c| c.encoded_names().len())
+            .map(|c| format!("\"{}\" ({} columns)", c.name, c.encoded_names().len()))
+            .unwrap_or_default();
+        return Err(Error::Imputation(format!(
+            "{}: the features would be {} columns × {} rows; at most {MAX_FEATURES} columns and {MAX_FEATURE_CELLS} cells are allowed. The widest after one-hot encoding is {widest}: exclude it or read it differently",
+            config.data.display(),
+            feature_names.len(),
+            used.n_rows()
+        )));
+    }
+    let table = used.to_table();
     let features = Incomplete::from_table(&table, &feature_names)?;
     let masked = config
         .masked
