@@ -888,8 +888,9 @@ impl fmt::Display for StudyReport {
 }
 
 impl StudyReport {
-    /// Write `imputation.md`, `imputation.csv`, `imputation.json` and
-    /// `imputation_auc.svg` into `dir` (created if needed; each file written atomically).
+    /// Write `imputation.md`, `imputation.csv`, `imputation.json`,
+    /// `imputation_auc.svg` (and `imputation_variance.svg` with model-variance rows) into
+    /// `dir` (created if needed; each file written atomically).
     /// Returns the paths written.
     pub fn write_outputs(&self, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
         let json = serde_json::to_string_pretty(self).expect("a report always serialises");
@@ -897,7 +898,8 @@ impl StudyReport {
     }
 
     /// Write `{stem}.md` (the given markdown), `{stem}.csv`, `{stem}.json` (the given
-    /// JSON) and `{stem}_auc.svg` into `dir` (created if needed; each file written
+    /// JSON), `{stem}_auc.svg` and, when there are model-variance rows,
+    /// `{stem}_variance.svg` into `dir` (created if needed; each file written
     /// atomically). Returns the paths written.
     pub fn write_outputs_as(
         &self,
@@ -914,6 +916,13 @@ impl StudyReport {
             (format!("{stem}.json"), json.to_string()),
             (format!("{stem}_auc.svg"), svg),
         ];
+        let mut files = files.to_vec();
+        if !self.model_variance.is_empty() {
+            files.push((
+                format!("{stem}_variance.svg"),
+                super::plot::variance_plot_svg(self)?,
+            ));
+        }
         let mut written = Vec::new();
         for (name, text) in files {
             let path = dir.join(name);

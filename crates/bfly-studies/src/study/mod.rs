@@ -26,5 +26,5 @@ pub use imputation::{
     load_study_data, run_study, ClassicalMethod, Comparison, MethodResult, ModelVariance,
     StudyConfig, StudyData, StudyEvent, StudyReport, DEFAULT_TARGET,
 };
-pub use plot::auc_plot_svg;
+pub use plot::{auc_plot_svg, variance_plot_svg};
 pub use schema::{ColumnType, Role, Schema};
