@@ -47,6 +47,7 @@ fn committed_rhc_file_has_the_documented_sha256_and_shape() {
         zero_missing: vec!["wtkilo1".into()],
         na_level: vec!["cat2".into()],
         categorical: vec![],
+        missing_values: None,
     };
     let t = TypedTable::read(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/rhc.csv"),
@@ -94,6 +95,7 @@ fn typed_table_reads_real_world_quirks() {
         zero_missing: vec!["w".into()],
         na_level: vec!["sec".into()],
         categorical: vec![],
+        missing_values: None,
     };
     let typed = TypedTable::parse(csv, "q.csv", &spec).unwrap();
     let t = typed.to_table();

@@ -1,8 +1,9 @@
 //! Missing-value imputation: a matrix with holes ([`Incomplete`]), seeded MCAR masking
 //! that keeps the hidden truth ([`mcar_mask`]), and imputers behind one trait
 //! ([`Imputer`]): mean, zero, KNN, MICE (chained ridge regressions), MissForest (chained
-//! random forests), Deep MICE (chained small MLPs) and the hybrid quantum imputer (one
-//! column by a Butterfly [`HybridModel`](bfly_train::HybridModel), the others by MICE).
+//! random forests), Deep MICE (chained small MLPs), the hybrid quantum imputer (one
+//! column by a Butterfly [`HybridModel`](bfly_train::HybridModel), the others by MICE) and
+//! its classical counterpart with the Butterfly replaced by a dense layer ([`DenseNet`]).
 //!
 //! ```
 //! use bfly_studies::impute::{mcar_mask, Imputer, Incomplete, Mean, Mice};
@@ -19,6 +20,7 @@
 //! ```
 
 pub mod deep_mice;
+pub mod dense_net;
 pub mod forest;
 pub mod hybrid;
 pub mod knn;
@@ -27,6 +29,7 @@ pub mod mean_zero;
 pub mod mice;
 
 pub use deep_mice::DeepMice;
+pub use dense_net::DenseNet;
 pub use forest::{MissForest, RegressionForest, RegressionTree, TreeParams};
 pub use hybrid::{FinalLayer, HybridConfig, HybridImputer};
 pub use knn::Knn;

@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use super::logistic::Logistic;
 use super::metrics::{auc, mean_std, welch_t_test, WelchTest};
 use crate::impute::{
-    mcar_mask, DeepMice, HybridImputer, Imputer, Incomplete, Knn, Mask, Mean, Mice, MissForest,
-    Zero,
+    mcar_mask, DeepMice, DenseNet, HybridImputer, Imputer, Incomplete, Knn, Mask, Mean, Mice,
+    MissForest, Zero,
 };
 use bfly_core::error::{Error, Result};
 use bfly_exec::derive_seed;
@@ -63,6 +63,12 @@ pub const RHC_MASKED: &[&str] = &[
 /// predict it well) and is the strongest single predictor of 30-day death among them.
 pub const DEFAULT_TARGET: &str = "aps1";
 
+/// Most feature columns (after one-hot encoding) the study accepts.
+pub const MAX_FEATURES: usize = 5_000;
+
+/// Most feature cells (rows × feature columns) the study accepts (8 bytes each).
+pub const MAX_FEATURE_CELLS: usize = 200_000_000;
+
 /// Everything the study needs (defaults: [`StudyConfig::default`]).
 #[derive(Clone, Debug)]
 pub struct StudyConfig {
@@ -70,8 +76,11 @@ pub struct StudyConfig {
     pub data: PathBuf,
     /// How to read it (zero-means-missing columns, NA levels).
     pub spec: TableSpec,
-    /// The binary outcome column (yes/no).
+    /// The binary outcome column (0/1, yes/no, true/false).
     pub outcome: String,
+    /// The outcome value read as 1 when the column holds other words (`Expired`); every
+    /// other present value is 0. `None`: 0/1, yes/no, true/false.
+    pub outcome_positive: Option<String>,
     /// Columns never used as features (the outcome is always excluded).
     pub excluded: Vec<String>,
     /// Columns the mask hides cells of (numeric, among the features).
@@ -102,6 +111,14 @@ pub struct StudyConfig {
     /// MICE still runs, unreported, when it is left out but Deep MICE or a hybrid needs
     /// it as their base.
     pub classical: Vec<ClassicalMethod>,
+    /// Classical networks of the hybrids' shape with the Butterfly replaced by a dense
+    /// layer (default: none). Each is compared with the hybrid of its width.
+    pub dense_nets: Vec<DenseNet>,
+    /// Training seeds for the model-variance rows (0 or 1: none): at the first seed's
+    /// mask and split, every hybrid and dense network is retrained with this many
+    /// training seeds, and the spread of its AUC is reported next to the spread across
+    /// masks and splits.
+    pub training_seeds: usize,
 }
 
 /// A classical imputer of the study.
@@ -144,8 +161,10 @@ impl Default for StudyConfig {
                 zero_missing: vec!["wtkilo1".into()],
                 na_level: vec!["cat2".into()],
                 categorical: vec![],
+                missing_values: None,
             },
             outcome: "dth30".into(),
+            outcome_positive: None,
             excluded: RHC_EXCLUDED.iter().map(|s| s.to_string()).collect(),
             masked: RHC_MASKED.iter().map(|s| s.to_string()).collect(),
             target_column: target.clone(),
@@ -163,6 +182,8 @@ impl Default for StudyConfig {
                 HybridImputer::new(&target, 32),
             ],
             classical: ClassicalMethod::ALL.to_vec(),
+            dense_nets: vec![],
+            training_seeds: 0,
         }
     }
 }
@@ -187,11 +208,14 @@ impl StudyConfig {
         c
     }
 
-    /// Set the hybrids' target column (and check nothing else).
+    /// Set the hybrids' and dense networks' target column (and check nothing else).
     pub fn with_target(mut self, target: &str) -> Self {
         self.target_column = target.to_string();
         for h in &mut self.hybrids {
             h.target = target.to_string();
+        }
+        for d in &mut self.dense_nets {
+            d.target = target.to_string();
         }
         self
     }
@@ -213,52 +237,64 @@ pub struct StudyData {
 /// Read the data file and select features, outcome and masked columns.
 pub fn load_study_data(config: &StudyConfig) -> Result<StudyData> {
     let typed = TypedTable::read(&config.data, &config.spec)?;
-    let outcome_col = typed.column(&config.outcome)?;
-    if outcome_col.kind != ColumnKind::YesNo {
-        return Err(Error::Imputation(format!(
-            "the outcome column \"{}\" must hold Yes/No values, found {:?}",
-            config.outcome, outcome_col.kind
-        )));
-    }
-    let outcome = outcome_col
-        .cells
-        .iter()
-        .enumerate()
-        .map(|(r, v)| {
-            v.map(|v| v == 1.0).ok_or_else(|| Error::Table {
-                path: typed.source.clone(),
-                line: typed.lines[r],
-                column: Some(config.outcome.clone()),
-                message: "the outcome is missing; every row needs one".into(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let outcome =
+        super::schema::binary_outcome(&typed, &config.outcome, config.outcome_positive.as_deref())?;
     for name in config.excluded.iter().chain(&config.masked) {
         typed.column(name)?;
     }
-    let feature_names: Vec<String> = typed
+    // Only the used columns are encoded: an excluded text column (ids, dates) may have
+    // as many levels as rows, and its one-hot encoding would not fit in memory.
+    let used = TypedTable {
+        source: typed.source.clone(),
+        columns: typed
+            .columns
+            .iter()
+            .filter(|c| c.name != config.outcome && !config.excluded.contains(&c.name))
+            .cloned()
+            .collect(),
+        lines: typed.lines.clone(),
+    };
+    let feature_names: Vec<String> = used
         .columns
         .iter()
-        .filter(|c| c.name != config.outcome && !config.excluded.contains(&c.name))
         .flat_map(|c| c.encoded_names())
         .collect();
-    let table = typed.to_table();
+    let cells = feature_names.len().saturating_mul(used.n_rows());
+    if feature_names.len() > MAX_FEATURES || cells > MAX_FEATURE_CELLS {
+        let widest = used
+            .columns
+            .iter()
+            .max_by_key(|c| c.encoded_names().len())
+            .map(|c| format!("\"{}\" ({} columns)", c.name, c.encoded_names().len()))
+            .unwrap_or_default();
+        return Err(Error::Imputation(format!(
+            "{}: the features would be {} columns × {} rows; at most {MAX_FEATURES} columns and {MAX_FEATURE_CELLS} cells are allowed. The widest after one-hot encoding is {widest}: exclude it or read it differently",
+            config.data.display(),
+            feature_names.len(),
+            used.n_rows()
+        )));
+    }
+    let table = used.to_table();
     let features = Incomplete::from_table(&table, &feature_names)?;
     let masked = config
         .masked
         .iter()
         .map(|m| {
             let c = typed.column(m)?;
+            let header_err = |message: &str| Error::Table {
+                path: typed.source.clone(),
+                line: 1,
+                column: Some(m.clone()),
+                message: message.to_string(),
+            };
             if c.kind != ColumnKind::Numeric {
-                return Err(Error::Imputation(format!(
-                    "masked column \"{m}\" is not numeric"
-                )));
+                return Err(header_err(
+                    "a masked column must be numeric, but this one holds text; mask numeric columns only",
+                ));
             }
-            features.column_index(m).map_err(|_| {
-                Error::Imputation(format!(
-                    "masked column \"{m}\" is excluded from the features"
-                ))
-            })
+            features
+                .column_index(m)
+                .map_err(|_| header_err("a masked column cannot be excluded from the features"))
         })
         .collect::<Result<Vec<_>>>()?;
     if !config.masked.contains(&config.target_column) {
@@ -315,6 +351,23 @@ pub struct Comparison {
     pub welch: WelchTest,
 }
 
+/// One model's AUC over training seeds at a fixed mask and split, next to its AUC
+/// spread over the study's seeds (each a new mask and split).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelVariance {
+    /// The model (a hybrid or a dense network).
+    pub method: String,
+    /// The seed whose mask and split were kept.
+    pub seed: u64,
+    /// Test AUC per training seed.
+    pub auc: Vec<f64>,
+    /// Standard deviation of `auc` (training seeds only).
+    pub std_training: f64,
+    /// Standard deviation of the method's AUC across the study's seeds (masks and splits,
+    /// and training seeds with them).
+    pub std_masks: f64,
+}
+
 /// What the study found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudyReport {
@@ -340,6 +393,12 @@ pub struct StudyReport {
     pub best_classical: String,
     /// Each hybrid against the best classical method.
     pub comparisons: Vec<Comparison>,
+    /// Each hybrid against the dense network of its width (when there is one).
+    #[serde(default)]
+    pub equal_width: Vec<Comparison>,
+    /// AUC spread across training seeds at a fixed mask and split, per model.
+    #[serde(default)]
+    pub model_variance: Vec<ModelVariance>,
     /// Wall time of the whole study (seconds).
     pub total_seconds: f64,
 }
@@ -424,6 +483,12 @@ pub fn run_study(
         )));
     }
     let data = load_study_data(config)?;
+    super::cohort::check_split(
+        &config.data,
+        data.outcome.len(),
+        &data.outcome,
+        config.test_fraction,
+    )?;
     for h in &config.hybrids {
         if h.target != config.target_column {
             return Err(Error::Imputation(format!(
@@ -463,6 +528,7 @@ pub fn run_study(
         .iter()
         .map(|(name, _)| (name.clone(), false))
         .chain(config.hybrids.iter().map(|h| (h.name(), true)))
+        .chain(config.dense_nets.iter().map(|d| (d.name(), false)))
         .map(|(name, quantum)| MethodResult {
             name,
             quantum,
@@ -480,8 +546,14 @@ pub fn run_study(
             w[0]
         )));
     }
+    let models = config.hybrids.len() + config.dense_nets.len();
+    let variance_runs = if config.training_seeds >= 2 {
+        config.training_seeds * models
+    } else {
+        0
+    };
     observer(&StudyEvent::Start {
-        steps: methods.len() * config.seeds,
+        steps: methods.len() * config.seeds + variance_runs,
     });
     let seeds: Vec<u64> = (0..config.seeds as u64)
         .map(|s| config.first_seed + s)
@@ -512,10 +584,15 @@ pub fn run_study(
                     imputer.impute(&masked, seed)?
                 }
             } else {
-                let h = &config.hybrids[k - classical.len()];
                 let (base, base_seconds) =
                     mice_base(&mut mice_result, &config.mice, &masked, seed)?;
-                let out = h.complete(&masked, base, seed)?;
+                let j = k - classical.len();
+                let out = match config.hybrids.get(j) {
+                    Some(h) => h.complete(&masked, base, seed)?,
+                    None => {
+                        config.dense_nets[j - config.hybrids.len()].complete(&masked, base, seed)?
+                    }
+                };
                 method
                     .seconds
                     .push(t0.elapsed().as_secs_f64() + base_seconds);
@@ -548,6 +625,37 @@ pub fn run_study(
         })
         .collect::<Result<Vec<_>>>()
         .or_else(|e| if config.seeds < 2 { Ok(vec![]) } else { Err(e) })?;
+    let mut equal_width = Vec::new();
+    if config.seeds >= 2 {
+        for (h, hm) in config
+            .hybrids
+            .iter()
+            .zip(methods.iter().filter(|m| m.quantum))
+        {
+            let Some(net) = config
+                .dense_nets
+                .iter()
+                .find(|d| d.config.qubits == h.config.qubits)
+            else {
+                continue;
+            };
+            let nm = methods
+                .iter()
+                .find(|m| m.name == net.name())
+                .expect("every dense net has a row");
+            equal_width.push(Comparison {
+                hybrid: hm.name.clone(),
+                classical: nm.name.clone(),
+                auc_difference: hm.auc_summary().0 - nm.auc_summary().0,
+                welch: welch_t_test(&hm.auc, &nm.auc)?,
+            });
+        }
+    }
+    let model_variance = if variance_runs > 0 {
+        training_seed_variance(config, &data, &sds, seeds[0], &methods, observer)?
+    } else {
+        vec![]
+    };
     Ok(StudyReport {
         data: config.data.display().to_string(),
         rows: data.features.n_rows(),
@@ -560,8 +668,71 @@ pub fn run_study(
         best_classical: best.name.clone(),
         methods,
         comparisons,
+        equal_width,
+        model_variance,
         total_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Retrain every hybrid and dense network with `config.training_seeds` training seeds at
+/// the mask and split of `seed` (MICE's completion, their base, fixed too).
+fn training_seed_variance(
+    config: &StudyConfig,
+    data: &StudyData,
+    sds: &[f64],
+    seed: u64,
+    methods: &[MethodResult],
+    observer: &mut dyn FnMut(&StudyEvent<'_>),
+) -> Result<Vec<ModelVariance>> {
+    let (masked, mask) = mcar_mask(&data.features, &data.masked, config.missing_rate, seed)?;
+    let split = split_rows(masked.n_rows(), config.test_fraction, seed);
+    let base = config.mice.impute(&masked, seed)?;
+    let mut out = Vec::new();
+    let run = |j: usize, ts: u64| -> Result<Array2<f64>> {
+        match config.hybrids.get(j) {
+            Some(h) => h.complete(&masked, &base, ts),
+            None => config.dense_nets[j - config.hybrids.len()].complete(&masked, &base, ts),
+        }
+    };
+    let names: Vec<String> = config
+        .hybrids
+        .iter()
+        .map(|h| h.name())
+        .chain(config.dense_nets.iter().map(|d| d.name()))
+        .collect();
+    for (j, name) in names.iter().enumerate() {
+        let mut aucs = Vec::with_capacity(config.training_seeds);
+        for k in 0..config.training_seeds as u64 {
+            // Training seed 0 is the study's own run at this seed.
+            let ts = if k == 0 {
+                seed
+            } else {
+                derive_seed(seed, 0x7a1e, k)
+            };
+            let completed = run(j, ts)?;
+            masked.check_completed(&completed, name)?;
+            let (a, _, _) = score(&completed, data, &mask, sds, &split, config.logistic_c)?;
+            aucs.push(a);
+            observer(&StudyEvent::Done {
+                method: name,
+                seed: ts,
+                auc: a,
+            });
+        }
+        let across = methods
+            .iter()
+            .find(|m| &m.name == name)
+            .map(|m| mean_std(&m.auc).1)
+            .unwrap_or(f64::NAN);
+        out.push(ModelVariance {
+            method: name.clone(),
+            seed,
+            std_training: mean_std(&aucs).1,
+            auc: aucs,
+            std_masks: across,
+        });
+    }
+    Ok(out)
 }
 
 /// MICE's completion of this seed (with its time), run now if MICE is not a reported
@@ -652,6 +823,35 @@ impl StudyReport {
                 ));
             }
         }
+        if !self.equal_width.is_empty() {
+            s.push_str("\nWelch's t-test of each hybrid's AUCs against the dense network of the same width (the Butterfly replaced by a dense layer):\n\n| hybrid | dense network | ΔAUC | t | dof | p |\n|---|---|---:|---:|---:|---:|\n");
+            for c in &self.equal_width {
+                s.push_str(&format!(
+                    "| {} | {} | {:+.4} | {:.3} | {:.1} | {:.3} |\n",
+                    c.hybrid,
+                    c.classical,
+                    c.auc_difference,
+                    c.welch.t,
+                    c.welch.dof,
+                    c.welch.p_value
+                ));
+            }
+        }
+        if let Some(first) = self.model_variance.first() {
+            s.push_str(&format!(
+                "\nModel variance: AUC standard deviation across {} training seeds at the mask and split of seed {}, next to the standard deviation across the {} seeds (each a new mask and split):\n\n| model | AUC mean (training seeds) | std, training seeds | std, masks and splits |\n|---|---:|---:|---:|\n",
+                first.auc.len(),
+                first.seed,
+                self.seeds.len()
+            ));
+            for v in &self.model_variance {
+                let (m, sd) = mean_std(&v.auc);
+                s.push_str(&format!(
+                    "| {} | {m:.4} | {sd:.4} | {:.4} |\n",
+                    v.method, v.std_masks
+                ));
+            }
+        }
         s
     }
 
@@ -688,8 +888,9 @@ impl fmt::Display for StudyReport {
 }
 
 impl StudyReport {
-    /// Write `imputation.md`, `imputation.csv`, `imputation.json` and
-    /// `imputation_auc.svg` into `dir` (created if needed; each file written atomically).
+    /// Write `imputation.md`, `imputation.csv`, `imputation.json`,
+    /// `imputation_auc.svg` (and `imputation_variance.svg` with model-variance rows) into
+    /// `dir` (created if needed; each file written atomically).
     /// Returns the paths written.
     pub fn write_outputs(&self, dir: &std::path::Path) -> Result<Vec<PathBuf>> {
         let json = serde_json::to_string_pretty(self).expect("a report always serialises");
@@ -697,7 +898,8 @@ impl StudyReport {
     }
 
     /// Write `{stem}.md` (the given markdown), `{stem}.csv`, `{stem}.json` (the given
-    /// JSON) and `{stem}_auc.svg` into `dir` (created if needed; each file written
+    /// JSON), `{stem}_auc.svg` and, when there are model-variance rows,
+    /// `{stem}_variance.svg` into `dir` (created if needed; each file written
     /// atomically). Returns the paths written.
     pub fn write_outputs_as(
         &self,
@@ -714,6 +916,13 @@ impl StudyReport {
             (format!("{stem}.json"), json.to_string()),
             (format!("{stem}_auc.svg"), svg),
         ];
+        let mut files = files.to_vec();
+        if !self.model_variance.is_empty() {
+            files.push((
+                format!("{stem}_variance.svg"),
+                super::plot::variance_plot_svg(self)?,
+            ));
+        }
         let mut written = Vec::new();
         for (name, text) in files {
             let path = dir.join(name);
@@ -752,6 +961,8 @@ mod tests {
             methods,
             best_classical: "MICE".into(),
             comparisons: Vec::new(),
+            equal_width: Vec::new(),
+            model_variance: Vec::new(),
             total_seconds: 1.0,
         }
     }

@@ -8,7 +8,8 @@
 //!   0/1 column per level, named `column=level`, levels in sorted order (every level
 //!   kept, none dropped as a reference: the downstream models are L2-regularised).
 //!
-//! Missing cells are `NA`, `NaN`, `nan` or empty. In a categorical column listed in
+//! Missing cells are `NA`, `NaN`, `nan` or empty (other markers:
+//! [`TableSpec::missing_values`]; an empty cell is always missing). In a categorical column listed in
 //! [`TableSpec::na_level`] the string `NA` is a level of its own instead (for columns
 //! such as a secondary diagnosis, where `NA` means "none"). A numeric column listed in
 //! [`TableSpec::zero_missing`] reads `0` as "not recorded" (missing). A missing
@@ -47,6 +48,20 @@ pub struct TableSpec {
     pub na_level: Vec<String>,
     /// Columns read as categorical whatever their cells look like.
     pub categorical: Vec<String>,
+    /// Cell texts read as missing (compared after trimming). `None`: the defaults,
+    /// [`MISSING_MARKERS`]. An empty cell is always missing.
+    pub missing_values: Option<Vec<String>>,
+}
+
+impl TableSpec {
+    /// True if the (trimmed) cell text `t` marks a missing value under this spec.
+    pub fn is_missing_marker(&self, t: &str) -> bool {
+        t.is_empty()
+            || match &self.missing_values {
+                None => MISSING_MARKERS.contains(&t),
+                Some(list) => list.iter().any(|m| m.trim() == t),
+            }
+    }
 }
 
 /// What a column holds.
@@ -163,7 +178,7 @@ impl TypedTable {
         let mut columns = Vec::with_capacity(names.len());
         for (name, texts) in names.iter().zip(raw) {
             let na_level = spec.na_level.contains(name);
-            let is_missing = |t: &str| MISSING_MARKERS.contains(&t) && !(na_level && t == "NA");
+            let is_missing = |t: &str| spec.is_missing_marker(t) && !(na_level && t == "NA");
             let declared_categorical = spec.categorical.contains(name);
             // First present number and first present word, to infer the kind.
             let mut first_number: Option<usize> = None;
