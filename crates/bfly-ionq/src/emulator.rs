@@ -93,7 +93,7 @@ use super::format::{
 };
 use bfly_core::circuit::Circuit;
 use bfly_core::error::{Error, Result};
-use bfly_core::sampling::sample_indices;
+use bfly_core::sampling::multinomial_counts;
 use bfly_sim::mps::{run_mps, MpsConfig};
 use bfly_sim::{Simulator, StateVector};
 
@@ -103,8 +103,6 @@ pub const EXACT_QUBIT_LIMIT: usize = bfly_sim::MAX_EXACT_QUBITS;
 pub const DEFAULT_SHOTS: u64 = 100;
 /// Bond cap of the MPS used above [`EXACT_QUBIT_LIMIT`] qubits.
 pub const WIDE_MPS_CHI: usize = 256;
-/// Shots drawn (and held as indices) at a time by [`sample_frequencies`].
-const SAMPLE_CHUNK: u64 = 1 << 20;
 /// Shots drawn (and held as bitstrings) at a time from the wide MPS.
 const MPS_SAMPLE_CHUNK: u64 = 1 << 16;
 
@@ -143,13 +141,13 @@ pub trait JobRunner: Send + Sync {
 }
 
 /// Frequencies of `shots` draws from the distribution `probabilities` over the basis
-/// states of `n_qubits` qubits (entries need not sum to 1), drawn with a ChaCha8 stream
-/// seeded by `seed` through [`sample_indices`].
+/// states of `n_qubits` qubits (entries need not sum to 1; round-off just below zero is
+/// drawn as zero): one multinomial draw with a ChaCha8 stream seeded by `seed`
+/// ([`bfly_core::sampling::multinomial_counts`], the sampler `simulate_noisy` uses, so a
+/// noisy job draws exactly what `bfly noisy` draws for the same seed).
 ///
-/// The draws are made in chunks and counted as they come, so memory follows the number
-/// of distinct outcomes (plus one chunk), never `shots`; the result equals that of one
-/// `sample_indices(probabilities, shots, ..)` call. Refused with a typed error: zero
-/// shots, or probabilities that cannot be drawn from (negative, NaN, all zero).
+/// Memory follows the number of distinct outcomes, never `shots`. Refused with a typed
+/// error: zero shots, or probabilities that cannot be drawn from (NaN, all zero).
 ///
 /// ```
 /// use bfly_ionq::emulator::sample_frequencies;
@@ -169,15 +167,22 @@ pub fn sample_frequencies(
         ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut left = shots;
-    while left > 0 {
-        let take = left.min(SAMPLE_CHUNK);
-        for i in sample_indices(probabilities, take as usize, &mut rng)? {
-            *counts.entry(i as u64).or_insert(0) += 1;
-        }
-        left -= take;
-    }
+    let counts = multinomial_counts(
+        probabilities.len(),
+        // NaN is kept (and refused by the sampler); `f64::max` would hide it.
+        |i| {
+            let p = probabilities[i];
+            if p < 0.0 {
+                0.0
+            } else {
+                p
+            }
+        },
+        shots,
+        &mut rng,
+        |_| Ok(()),
+    )?;
+    let counts: BTreeMap<u64, u64> = counts.into_iter().map(|(i, c)| (i as u64, c)).collect();
     frequencies(n_qubits, &counts, shots)
 }
 

@@ -1,19 +1,28 @@
 //! Shots are counted, never listed (issue 20): the emulator's runners keep memory
 //! proportional to the distinct outcomes, whatever the shot count, and draw exactly what
-//! the one-call samplers drew before.
+//! the shared multinomial sampler (and so `bfly noisy`) draws.
 //!
-//! One test binary of its own: it reads the process's peak resident memory, which other
-//! tests running in parallel would disturb.
+//! One test binary of its own, its tests run one at a time ([`SERIAL`]): it reads the
+//! process's peak resident memory, which tests running in parallel would disturb.
 
 use bfly_core::circuit::{Circuit, Gate, Param};
 use bfly_core::progress::NoProgress;
-use bfly_core::sampling::sample_indices;
+use bfly_core::sampling::multinomial_counts;
 use bfly_ionq::emulator::{sample_frequencies, IdealRunner, JobRunner};
 use bfly_ionq::format::NoiseRequest;
 use bfly_ionq::NoisyRunner;
 use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
+
+/// Held by every test of this file, so that none runs beside another.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Peak resident memory of this process so far, in KiB (Linux; `None` elsewhere).
 fn peak_rss_kib() -> Option<u64> {
@@ -35,6 +44,7 @@ fn two_qubit_superposition() -> Circuit {
 
 #[test]
 fn shots_are_counted_in_bounded_memory_and_draw_what_one_call_draws() {
+    let _serial = serial();
     // 10^8 shots of a 2-qubit state: listed one by one (as the runner used to) that is
     // 0.8 GB of indices and 3.2 GB of bitstrings; counted, a few MB.
     let before = peak_rss_kib();
@@ -55,18 +65,19 @@ fn shots_are_counted_in_bounded_memory_and_draw_what_one_call_draws() {
         assert!(a - b < 100 * 1024, "peak memory grew by {} KiB", a - b);
     }
 
-    // Equal draws: chunked counting = one sample_indices call over all the shots.
+    // Equal draws: the frequencies are one multinomial draw of the shared sampler.
     let p = [0.1, 0.2, 0.3, 0.4];
-    let shots = 2_500_000u64; // more than one internal chunk
+    let shots = 2_500_000u64;
     let got = sample_frequencies(2, &p, shots, 42).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
-    let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
-    for i in sample_indices(&p, shots as usize, &mut rng).unwrap() {
-        *counts.entry(i as u64).or_default() += 1;
-    }
+    let counts = multinomial_counts(4, |i| p[i], shots, &mut rng, |_| Ok(())).unwrap();
+    assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), shots);
     for (i, c) in counts {
-        assert_eq!(got.get(i), c as f64 / shots as f64, "outcome {i}");
+        assert_eq!(got.get(i as u64), c as f64 / shots as f64, "outcome {i}");
+        assert!((got.get(i as u64) - p[i]).abs() < 1e-3, "outcome {i}");
     }
+    // NaN is refused, not drawn as zero.
+    assert!(sample_frequencies(2, &[0.5, f64::NAN, 0.5, 0.0], 10, 1).is_err());
 
     // Zero shots: a typed error, not an empty result.
     assert!(IdealRunner.run(&c, Some(0), None, 5).is_err());
@@ -74,6 +85,7 @@ fn shots_are_counted_in_bounded_memory_and_draw_what_one_call_draws() {
 
 #[test]
 fn noisy_runner_counts_the_same_draws_as_simulate_noisy() {
+    let _serial = serial();
     let c = two_qubit_superposition();
     let runner = NoisyRunner::default();
     let seed = 11;
@@ -99,6 +111,7 @@ fn noisy_runner_counts_the_same_draws_as_simulate_noisy() {
 
 #[test]
 fn wide_ideal_jobs_are_sampled_from_the_mps_in_bounded_chunks() {
+    let _serial = serial();
     use bfly_ionq::emulator::{EXACT_QUBIT_LIMIT, WIDE_MPS_CHI};
     use bfly_sim::{run_mps, MpsConfig, Simulator};
     // A GHZ state wider than the state vector: only all-0 and all-1 occur.
