@@ -21,7 +21,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = typed.to_table();
     // Bits of `choice` list columns in the spec: 0–1 zero_missing, 2–3 na_level, 4–5
-    // categorical (the first or second column), then parse again with it.
+    // categorical (the first or second column), 6 custom missing markers; then parse
+    // again with it.
     let names: Vec<String> = typed.columns.iter().map(|c| c.name.clone()).collect();
     let pick = |shift: u8| -> Vec<String> {
         (0..2)
@@ -33,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
         zero_missing: pick(0),
         na_level: pick(2),
         categorical: pick(4),
+        // Bit 6: custom missing markers (a common clinical set) instead of the default.
+        missing_values: (choice >> 6 & 1 == 1)
+            .then(|| vec!["NA".to_string(), "?".to_string(), String::new()]),
     };
     if let Ok(typed) = TypedTable::parse(text, "fuzz.csv", &spec) {
         select_last(&typed.to_table());
