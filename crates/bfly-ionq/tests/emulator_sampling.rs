@@ -13,7 +13,6 @@ use bfly_ionq::format::NoiseRequest;
 use bfly_ionq::NoisyRunner;
 use bfly_noise::{simulate_noisy, NoiseModel, NoisyConfig};
 use rand::SeedableRng;
-use std::collections::BTreeMap;
 
 /// Held by every test of this file, so that none runs beside another.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
