@@ -103,8 +103,6 @@ pub const EXACT_QUBIT_LIMIT: usize = bfly_sim::MAX_EXACT_QUBITS;
 pub const DEFAULT_SHOTS: u64 = 100;
 /// Bond cap of the MPS used above [`EXACT_QUBIT_LIMIT`] qubits.
 pub const WIDE_MPS_CHI: usize = 256;
-/// Shots drawn (and held as bitstrings) at a time from the wide MPS.
-const MPS_SAMPLE_CHUNK: u64 = 1 << 16;
 
 /// Runs one job's circuit: the emulator's plug for simulators and noise models.
 pub trait JobRunner: Send + Sync {
@@ -194,19 +192,10 @@ fn frequencies(n_qubits: usize, counts: &BTreeMap<u64, u64>, shots: u64) -> Resu
     .map_err(|reason| Error::Numerical(format!("emulator result: {reason}")))
 }
 
-/// The seed of chunk `k > 0` of a long sampling run (chunk 0 keeps `seed`, so short runs
-/// draw exactly what one call with `seed` draws): a SplitMix64 step of `seed` and `k`.
-fn chunk_seed(seed: u64, k: u64) -> u64 {
-    let mut z = seed ^ k.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// The noiseless runner: state vector up to [`EXACT_QUBIT_LIMIT`] qubits, MPS with
 /// χ = [`WIDE_MPS_CHI`] beyond (sampled only). Noise models other than `ideal` are refused
-/// with [`Error::IonqNoiseModelUnavailable`]. Samples are counted as they are drawn, in
-/// bounded chunks, whatever `shots` is.
+/// with [`Error::IonqNoiseModelUnavailable`]. Samples are kept as
+/// counts, whatever `shots` is (memory per distinct outcome).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct IdealRunner;
 
@@ -253,19 +242,14 @@ impl JobRunner for IdealRunner {
             &circuit.parameters,
             &MpsConfig::new(WIDE_MPS_CHI, 0.0)?,
         )?;
+        // The MPS's own counting sampler: binomial splits site by site, memory per
+        // distinct outcome, the histogram checked against the budget first.
         let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
-        let (mut left, mut k) = (shots, 0u64);
-        while left > 0 {
-            let take = left.min(MPS_SAMPLE_CHUNK);
-            let s = if k == 0 { seed } else { chunk_seed(seed, k) };
-            for b in mps.sample(take as usize, s) {
-                let i = b.to_index().ok_or_else(|| {
-                    Error::Numerical("emulator result: more than 64 qubits".into())
-                })?;
-                *counts.entry(i).or_insert(0) += 1;
-            }
-            left -= take;
-            k += 1;
+        for (bits, count) in mps.sample_counts(shots, seed)? {
+            let i = bits
+                .to_index()
+                .ok_or_else(|| Error::Numerical("emulator result: more than 64 qubits".into()))?;
+            counts.insert(i, count);
         }
         frequencies(n, &counts, shots)
     }

@@ -109,7 +109,7 @@ fn noisy_runner_counts_the_same_draws_as_simulate_noisy() {
 }
 
 #[test]
-fn wide_ideal_jobs_are_sampled_from_the_mps_in_bounded_chunks() {
+fn wide_ideal_jobs_are_counted_by_the_mps_sampler() {
     let _serial = serial();
     use bfly_ionq::emulator::{EXACT_QUBIT_LIMIT, WIDE_MPS_CHI};
     use bfly_sim::{run_mps, MpsConfig, Simulator};
@@ -121,7 +121,7 @@ fn wide_ideal_jobs_are_sampled_from_the_mps_in_bounded_chunks() {
         c.push(Gate::Cnot { qubits: [q - 1, q] }).unwrap();
     }
     let ones = (1u64 << n) - 1;
-    // Up to one chunk: the very draws of one MPS sampling call with the job's seed.
+    // The very counts of the MPS's counting sampler with the job's seed.
     let p = IdealRunner.run(&c, Some(1000), None, 3).unwrap();
     let mps = run_mps(
         &c,
@@ -129,10 +129,13 @@ fn wide_ideal_jobs_are_sampled_from_the_mps_in_bounded_chunks() {
         &MpsConfig::new(WIDE_MPS_CHI, 0.0).unwrap(),
     )
     .unwrap();
-    let listed = mps.sample(1000, 3);
-    let k = listed.iter().filter(|b| b.to_index() == Some(ones)).count();
+    let counts = mps.sample_counts(1000, 3).unwrap();
+    let k = counts
+        .iter()
+        .find(|(b, _)| b.to_index() == Some(ones))
+        .map_or(0, |c| c.1);
     assert_eq!(p.get(ones), k as f64 / 1000.0);
-    // Several chunks: still counted, frequencies near ½.
+    // Many shots: counted, frequencies near ½.
     let p = IdealRunner.run(&c, Some(300_000), None, 3).unwrap();
     assert_eq!(p.iter().count(), 2);
     assert!((p.get(0) - 0.5).abs() < 0.01 && (p.get(ones) - 0.5).abs() < 0.01);
